@@ -108,7 +108,8 @@ export const ApiRoleSpec = Type.Object(
     description: Type.Optional(Type.String({ description: 'Free text for people.', maxLength: 256 })),
     permissions: withRules(
       Type.Array(Permission, {
-        description: 'What the role may call. A request is allowed when some permission grants its method and path and no None permission of any of the caller\'s roles matches it.',
+        description:
+          "What the role may call. A request is allowed when some permission grants its method and path and no None permission of any of the caller's roles matches it.",
         minItems: 1,
         maxItems: 64,
       }),
@@ -128,7 +129,9 @@ export type ApiRoleSpec = Static<typeof ApiRoleSpec>;
 
 export const ApiRoleStatus = Type.Object(
   {
-    roleName: Type.Optional(Type.String({ description: 'The role name in effect.', maxLength: ROLE_NAME_MAX })),
+    roleName: Type.Optional(
+      Type.String({ description: 'The role name in effect.', maxLength: ROLE_NAME_MAX }),
+    ),
     scope: Type.Optional(
       Type.String({
         description: 'The exact scope value to configure in the identity provider for clients of this role.',
@@ -136,7 +139,10 @@ export const ApiRoleStatus = Type.Object(
       }),
     ),
     adminId: Type.Optional(
-      Type.String({ description: 'The admin ID under which this role\'s calls are audited.', maxLength: 1024 }),
+      Type.String({
+        description: "The admin ID under which this role's calls are audited.",
+        maxLength: 1024,
+      }),
     ),
     sidecars: Type.Optional(
       Type.Object(
@@ -146,7 +152,9 @@ export const ApiRoleStatus = Type.Object(
             description: 'Of those, how many acknowledged the current configuration revision.',
             minimum: 0,
           }),
-          revision: Type.Optional(Type.Integer({ description: 'The current configuration revision.', minimum: 0 })),
+          revision: Type.Optional(
+            Type.Integer({ description: 'The current configuration revision.', minimum: 0 }),
+          ),
         },
         { description: 'Where the role stands in the sidecars that enforce it.' },
       ),

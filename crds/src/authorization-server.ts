@@ -33,7 +33,9 @@ export const Jwk = withRules(
       kid: Type.Optional(
         Type.String({ description: 'Key ID; tokens name it in their `kid` header.', maxLength: 256 }),
       ),
-      use: Type.Optional(StringEnum(['sig'], { description: 'Public key use; only `sig` makes sense here.' })),
+      use: Type.Optional(
+        StringEnum(['sig'], { description: 'Public key use; only `sig` makes sense here.' }),
+      ),
       alg: Type.Optional(Type.String({ description: 'Algorithm this key is meant for.', maxLength: 16 })),
       n: b64url('RSA modulus (base64url).'),
       e: b64url('RSA public exponent (base64url).'),
@@ -114,7 +116,9 @@ export const Jwks = withRules(
               maxItems: 32,
             }),
           },
-          { description: 'A JSON Web Key Set given in place, for servers whose keys are distributed by hand.' },
+          {
+            description: 'A JSON Web Key Set given in place, for servers whose keys are distributed by hand.',
+          },
         ),
       ),
     },
@@ -144,7 +148,8 @@ export const Jwks = withRules(
 export const AuthorizationServerSpec = Type.Object(
   {
     enabled: Type.Boolean({
-      description: 'Whether tokens from this server are accepted. A disabled server is kept but trusted by no sidecar.',
+      description:
+        'Whether tokens from this server are accepted. A disabled server is kept but trusted by no sidecar.',
       default: true,
     }),
     description: Type.Optional(Type.String({ description: 'Free text for people.', maxLength: 256 })),
@@ -252,9 +257,14 @@ export const AuthorizationServerStatus = Type.Object(
   {
     conditions: Type.Optional(Conditions),
     keyIds: Type.Optional(
-      Type.Array(Type.String({ maxLength: 256 }), { description: 'IDs of the keys currently trusted.', maxItems: 64 }),
+      Type.Array(Type.String({ maxLength: 256 }), {
+        description: 'IDs of the keys currently trusted.',
+        maxItems: 64,
+      }),
     ),
-    keyCount: Type.Optional(Type.Integer({ description: 'How many keys are currently trusted.', minimum: 0 })),
+    keyCount: Type.Optional(
+      Type.Integer({ description: 'How many keys are currently trusted.', minimum: 0 }),
+    ),
     lastSuccessfulFetchTime: Type.Optional(
       Type.String({ description: 'When the key set was last fetched successfully.', format: 'date-time' }),
     ),

@@ -13,7 +13,10 @@ export const Condition = Type.Object(
       description: 'One CamelCase word saying why the condition has this status.',
       maxLength: 1024,
     }),
-    message: Type.String({ description: 'What happened and what to do about it, for people.', maxLength: 32768 }),
+    message: Type.String({
+      description: 'What happened and what to do about it, for people.',
+      maxLength: 32768,
+    }),
     observedGeneration: Type.Optional(
       Type.Integer({ description: 'The .metadata.generation this condition was computed from.', minimum: 0 }),
     ),

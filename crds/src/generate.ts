@@ -47,7 +47,9 @@ function main(argv: string[]): number {
     }
   }
   if (stale.length > 0) {
-    console.error(`Generated CRD files are stale; run \`make gen\` and commit:\n  ${stale.map((p) => resolve(p)).join('\n  ')}`);
+    console.error(
+      `Generated CRD files are stale; run \`make gen\` and commit:\n  ${stale.map((p) => resolve(p)).join('\n  ')}`,
+    );
     return 1;
   }
   if (check) console.log('CRD YAML is up to date.');

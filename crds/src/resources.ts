@@ -93,7 +93,12 @@ export const AUTHORIZATION_SERVER: ResourceKind = {
   printerColumns: [
     { name: 'Provider', type: 'string', jsonPath: '.spec.provider', description: 'Kind of server.' },
     { name: 'Issuer', type: 'string', jsonPath: '.spec.issuer', description: 'Expected iss claim.' },
-    { name: 'Enabled', type: 'boolean', jsonPath: '.spec.enabled', description: 'Whether tokens are accepted.' },
+    {
+      name: 'Enabled',
+      type: 'boolean',
+      jsonPath: '.spec.enabled',
+      description: 'Whether tokens are accepted.',
+    },
     { name: 'Keys', type: 'integer', jsonPath: '.status.keyCount', description: 'Keys currently trusted.' },
     readyColumn,
     ageColumn,
@@ -119,7 +124,9 @@ function buildObjectSchema(kind: ResourceKind): TSchema {
     Type.Object(
       {
         apiVersion: Type.Optional(
-          Type.String({ description: 'APIVersion defines the versioned schema of this object: scopegate.io/v1alpha1.' }),
+          Type.String({
+            description: 'APIVersion defines the versioned schema of this object: scopegate.io/v1alpha1.',
+          }),
         ),
         kind: Type.Optional(Type.String({ description: `Kind is ${kind.kind}.` })),
         metadata: Type.Optional(Type.Object({}, { description: 'Standard object metadata.' })),
@@ -158,7 +165,9 @@ function optionalWhenDefaulted(node: unknown): unknown {
   ) as Record<string, unknown>;
   const properties = out['properties'] as Record<string, Record<string, unknown>> | undefined;
   if (Array.isArray(out['required']) && properties !== undefined) {
-    const required = (out['required'] as string[]).filter((name) => properties[name]?.['default'] === undefined);
+    const required = (out['required'] as string[]).filter(
+      (name) => properties[name]?.['default'] === undefined,
+    );
     if (required.length > 0) out['required'] = required;
     else delete out['required'];
   }

@@ -5,7 +5,7 @@
  */
 import { Type, type TSchema, type SchemaOptions, type TUnsafe } from '@sinclair/typebox';
 
-/** Non-enumerable key under which a schema node keeps the TypeScript twins of its CEL rules. */
+/** Symbol key under which a schema node keeps the TypeScript twins of its CEL rules. */
 export const RULE_CHECKS = Symbol.for('scopegate.ruleChecks');
 
 export interface Rule<T = unknown> {
@@ -27,11 +27,8 @@ export function withRules<S extends TSchema>(schema: S, rules: Rule<S['static']>
   const existing = (schema['x-kubernetes-validations'] as unknown[] | undefined) ?? [];
   Object.assign(schema, { 'x-kubernetes-validations': [...existing, ...entries] });
   const checks = ((schema as Record<symbol, unknown>)[RULE_CHECKS] as Rule[] | undefined) ?? [];
-  Object.defineProperty(schema, RULE_CHECKS, {
-    value: [...checks, ...(rules as Rule[])],
-    enumerable: false,
-    configurable: true,
-  });
+  // An enumerable symbol: TypeBox's wrappers (Optional, …) copy it by spread; JSON and YAML never see it.
+  (schema as unknown as Record<symbol, unknown>)[RULE_CHECKS] = [...checks, ...(rules as Rule[])];
   return schema;
 }
 
@@ -52,5 +49,9 @@ export function StringMap<V extends TSchema>(
   value: V,
   options: SchemaOptions = {},
 ): TUnsafe<Record<string, V['static']>> {
-  return Type.Unsafe<Record<string, V['static']>>({ ...options, type: 'object', additionalProperties: value });
+  return Type.Unsafe<Record<string, V['static']>>({
+    ...options,
+    type: 'object',
+    additionalProperties: value,
+  });
 }

@@ -9,7 +9,13 @@ import addFormatsModule from 'ajv-formats';
 import type { ApiRole } from './api-role.js';
 import type { AuthorizationServer } from './authorization-server.js';
 import { API_VERSION } from './common.js';
-import { API_ROLE, AUTHORIZATION_SERVER, objectSchema, plainObjectSchema, type ResourceKind } from './resources.js';
+import {
+  API_ROLE,
+  AUTHORIZATION_SERVER,
+  objectSchema,
+  plainObjectSchema,
+  type ResourceKind,
+} from './resources.js';
 import { ruleChecksOf } from './schema-kit.js';
 
 export type ScopegateResource = ApiRole | AuthorizationServer;
@@ -34,7 +40,11 @@ function closeObjects(node: unknown): unknown {
   for (const [key, value] of Object.entries(node)) {
     out[key] = key.startsWith('x-kubernetes-') ? value : closeObjects(value);
   }
-  if (out['type'] === 'object' && out['properties'] !== undefined && out['additionalProperties'] === undefined) {
+  if (
+    out['type'] === 'object' &&
+    out['properties'] !== undefined &&
+    out['additionalProperties'] === undefined
+  ) {
     out['additionalProperties'] = false;
   }
   return out;
@@ -67,18 +77,61 @@ function fieldOf(instancePath: string): string {
     .reduce((acc, seg) => (/^\d+$/.test(seg) ? `${acc}[${seg}]` : acc === '' ? seg : `${acc}.${seg}`), '');
 }
 
-function describeAjvError(e: ErrorObject): FieldError {
+/** Phrases schema errors the way the API server does, so users meet one vocabulary. */
+function describeAjvError(e: ErrorObject, root: unknown): FieldError {
   const field = fieldOf(e.instancePath);
+  const value = valueAt(root, e.instancePath);
+  const p = e.params as Record<string, unknown>;
+  const child = (name: unknown) => (field === '' ? String(name) : `${field}.${String(name)}`);
   switch (e.keyword) {
     case 'required':
-      return { field: field === '' ? e.params.missingProperty : `${field}.${e.params.missingProperty}`, message: 'Required value' };
+      return { field: child(p['missingProperty']), message: 'Required value' };
     case 'additionalProperties':
-      return { field: field === '' ? e.params.additionalProperty : `${field}.${e.params.additionalProperty}`, message: 'field not declared in schema' };
+      return { field: child(p['additionalProperty']), message: 'field not declared in schema' };
     case 'enum':
-      return { field, message: `Unsupported value: supported values: ${(e.params.allowedValues as string[]).map((v) => `"${v}"`).join(', ')}` };
+      return {
+        field,
+        message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+      };
+    case 'maxLength':
+      return { field, message: `Too long: may not be more than ${String(p['limit'])} bytes` };
+    case 'minLength':
+      return {
+        field,
+        message: `Invalid value: ${JSON.stringify(value)}: ${field} in body should be at least ${String(p['limit'])} chars long`,
+      };
+    case 'maxItems':
+      return {
+        field,
+        message: `Too many: ${(value as unknown[]).length}: must have at most ${String(p['limit'])} items`,
+      };
+    case 'minItems':
+      return {
+        field,
+        message: `Invalid value: ${(value as unknown[]).length}: ${field} in body should have at least ${String(p['limit'])} items`,
+      };
+    case 'pattern':
+      return {
+        field,
+        message: `Invalid value: ${JSON.stringify(value)}: ${field} in body should match '${String(p['pattern'])}'`,
+      };
+    case 'type':
+      return {
+        field,
+        message: `Invalid value: ${JSON.stringify(value)}: ${field} in body must be of type ${String(p['type'])}`,
+      };
     default:
       return { field, message: e.message ?? e.keyword };
   }
+}
+
+function valueAt(root: unknown, instancePath: string): unknown {
+  let node = root;
+  for (const seg of instancePath.split('/').slice(1)) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[seg.replaceAll('~1', '/').replaceAll('~0', '~')];
+  }
+  return node;
 }
 
 /** Runs every rule twin found in the schema tree against the value at the same place. */
@@ -133,21 +186,30 @@ export function validateResource(input: unknown): ValidationResult {
     return {
       ok: false,
       name,
-      errors: [{ field: 'kind', message: `expected ApiRole or AuthorizationServer, got ${JSON.stringify(object['kind'])}` }],
+      errors: [
+        {
+          field: 'kind',
+          message: `expected ApiRole or AuthorizationServer, got ${JSON.stringify(object['kind'])}`,
+        },
+      ],
     };
   }
   if (object['apiVersion'] !== API_VERSION) {
-    errors.push({ field: 'apiVersion', message: `expected ${API_VERSION}, got ${JSON.stringify(object['apiVersion'])}` });
+    errors.push({
+      field: 'apiVersion',
+      message: `expected ${API_VERSION}, got ${JSON.stringify(object['apiVersion'])}`,
+    });
   }
   if (name === undefined) errors.push({ field: 'metadata.name', message: 'Required value' });
   else if (name.length > 253 || !NAME_PATTERN.test(name)) {
     errors.push({
       field: 'metadata.name',
-      message: 'a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\'',
+      message:
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'",
     });
   }
   const validate = validatorFor(kind);
-  if (!validate(object)) errors.push(...(validate.errors ?? []).map(describeAjvError));
+  if (!validate(object)) errors.push(...(validate.errors ?? []).map((e) => describeAjvError(e, object)));
   if (errors.length === 0) runRuleChecks(objectSchema(kind), object, '', errors);
   if (errors.length > 0) return { ok: false, kind: kind.kind, name, errors };
   return { ok: true, resource: object as unknown as ScopegateResource };
