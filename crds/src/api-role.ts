@@ -27,7 +27,6 @@ export const ROLE_NAME_MAX = 64;
 export const PATH_PATTERN = '^/$|^(/([^/*?#\\s]+|\\*))*(/\\*\\*)?$';
 const DOT_SEGMENT = '(^|/)\\.\\.?(/|$)';
 
-const pathOk = (p: string) => new RegExp(PATH_PATTERN).test(p) && !new RegExp(DOT_SEGMENT).test(p);
 
 export const Permission = withRules(
   Type.Object(

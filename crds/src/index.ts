@@ -4,3 +4,4 @@ export * from './common.js';
 export * from './duration.js';
 export * from './resources.js';
 export * from './validate.js';
+export * from './schema-kit.js';
