@@ -1,0 +1,367 @@
+/**
+ * Wiring of the operator: options in, running operator out. Every replica watches (so it is ready
+ * to lead), fetches keys (so a new leader has them at once) and serves HTTP; only the leader
+ * reconciles statuses, signs bundles and pushes them.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { GROUP, VERSION, parseDuration, type ApiRole, type AuthorizationServer } from '../../crds/src/index.js';
+import { signConfigBundle } from '../../sidecar/src/config/bundle.js';
+import { RevisionAllocator } from './bundles/revision-allocator.js';
+import type { NamespaceResources } from './bundles/render.js';
+import { ensureSigningKey, publishPublicKey, type SigningKey } from './bundles/signing-key.js';
+import { apiRoleReconciler, API_ROLE_CONTROLLER } from './controllers/api-role/controller.js';
+import { AUTHORIZATION_SERVER_CONTROLLER, authorizationServerReconciler } from './controllers/authorization-server/controller.js';
+import { createController, type Controller } from './controllers/controller.js';
+import { effectiveRoles, effectiveServers, isEnabled } from './controllers/effective.js';
+import { startHttpServer, type RefreshAnswer } from './http/server.js';
+import { fetchJwks, type JwksFetcher } from './jwks/fetch-jwks.js';
+import { KeyStore } from './jwks/key-store.js';
+import { createKubeClient, MERGE_PATCH } from './kube/client.js';
+import { createEventRecorder } from './kube/events.js';
+import { Informer, objectKey, type KubeObject } from './kube/informer.js';
+import { LeaderElector } from './kube/leader-election.js';
+import type { OperatorOptions } from './options.js';
+import { Distributor, type DistributionSources } from './push/distributor.js';
+import { createSidecarClient, type SidecarClient } from './push/sidecar-client.js';
+import { SIDECAR_POD_SELECTOR, sidecarEndpoint, summarisePod, type PodSummary, type SidecarEndpoint } from './push/sidecar-pods.js';
+import { createLogger } from './telemetry/logger.js';
+import { createOperatorMetrics, type OperatorMetrics } from './telemetry/metrics.js';
+
+/** Set on an AuthorizationServer by a standby replica to pass a sidecar's refresh request to the leader. */
+export const REFRESH_REQUESTED_ANNOTATION = 'scopegate.io/keys-refresh-requested-at';
+const DEFAULT_REFRESH_INTERVAL_MS = 3_600_000;
+
+export interface OperatorDeps {
+  kubeConfig?: KubeConfig;
+  logger?: Logger;
+  fetcher?: JwksFetcher;
+  sidecarClient?: SidecarClient;
+  metrics?: OperatorMetrics;
+}
+
+export interface RunningOperator {
+  /** Where the HTTP port listens (useful with port 0). */
+  httpAddress: { address: string; port: number };
+  isLeader(): boolean;
+  isReady(): boolean;
+  signingKey: SigningKey;
+  metrics: OperatorMetrics;
+  distributor: Distributor;
+  /** Resolves when the operator stopped: 'stopped' after stop(), 'lost-leadership' when it must restart. */
+  done: Promise<'stopped' | 'lost-leadership'>;
+  stop(): Promise<void>;
+}
+
+/** Keeps what the operator reads; managedFields and last-applied copies would double the memory. */
+function slimResource<T extends KubeObject>(raw: Record<string, unknown>): T {
+  const object = raw as unknown as T & { metadata: { managedFields?: unknown; annotations?: Record<string, string> } };
+  const { managedFields: _managed, ...metadata } = object.metadata;
+  if (metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'] !== undefined) {
+    const { 'kubectl.kubernetes.io/last-applied-configuration': _last, ...annotations } = metadata.annotations;
+    metadata.annotations = annotations;
+  }
+  return { ...object, metadata } as T;
+}
+
+function collectionPaths(namespaces: string[], prefix: string, plural: string): string[] {
+  if (namespaces.length === 0) return [`${prefix}/${plural}`];
+  return namespaces.map((ns) => `${prefix}/namespaces/${ns}/${plural}`);
+}
+
+function loadKubeConfig(options: OperatorOptions): KubeConfig {
+  const kc = new KubeConfig();
+  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export async function startOperator(options: OperatorOptions, deps: OperatorDeps = {}): Promise<RunningOperator> {
+  const log = deps.logger ?? createLogger(options.logLevel);
+  const metrics = deps.metrics ?? createOperatorMetrics();
+  const client = await createKubeClient(deps.kubeConfig ?? loadKubeConfig(options));
+  const tenant = options.tenant;
+  const now = () => new Date();
+  const identity = options.leaderElection.identity;
+  const cleanups: (() => Promise<void> | void)[] = [() => client.close()];
+
+  try {
+    const signingKey = await ensureSigningKey(client, options.signingSecret);
+    log.info({ secret: `${options.signingSecret.namespace}/${options.signingSecret.name}`, kid: signingKey.kid }, 'config signing key ready');
+
+    // --- caches -------------------------------------------------------------------------------
+    const informerLog = log.child({ component: 'informer' });
+    const makeInformer = <T extends KubeObject>(resource: string, paths: string[], extra: Partial<ConstructorParameters<typeof Informer<T>>[0]> = {}) =>
+      new Informer<T>({
+        name: resource,
+        client,
+        paths,
+        relistIntervalMs: options.relistIntervalMs,
+        log: informerLog,
+        onRestart: () => metrics.informerRestarts.inc({ resource }),
+        onRelist: () => metrics.informerRelists.inc({ resource }),
+        transform: slimResource,
+        ...extra,
+      });
+    const apiPrefix = `/apis/${GROUP}/${VERSION}`;
+    const servers = makeInformer<AuthorizationServer>('authorizationservers', collectionPaths(options.namespaces, apiPrefix, 'authorizationservers'));
+    const roles = makeInformer<ApiRole>('apiroles', collectionPaths(options.namespaces, apiPrefix, 'apiroles'));
+    const pods = makeInformer<PodSummary>('pods', collectionPaths(options.namespaces, '/api/v1', 'pods'), {
+      labelSelector: SIDECAR_POD_SELECTOR,
+      transform: summarisePod,
+    });
+    const informers = [servers, roles, pods];
+    cleanups.push(() => Promise.all(informers.map((i) => i.stop())).then(() => undefined));
+
+    // --- keys (every replica) -------------------------------------------------------------------
+    let leading = false;
+    let distributor: Distributor | undefined;
+    const controllers: Controller[] = [];
+    const enqueue = (controller: string, key: string) => controllers.find((c) => c.name === controller)?.enqueue(key);
+
+    const keyStore = new KeyStore({
+      fetcher: deps.fetcher ?? fetchJwks,
+      timeoutMs: options.jwksTimeoutMs,
+      minRefreshIntervalMs: options.keyRefreshMinIntervalMs,
+      onResult: (result) => metrics.jwksFetches.inc({ result }),
+      onFetched: (key, state, keysChanged) => {
+        log.child({ controller: 'keys', key }).info(
+          { keys: state.keys?.length ?? 0, error: state.lastError?.reason, keysChanged },
+          state.lastError ? 'key fetch failed' : 'keys fetched',
+        );
+        enqueue(AUTHORIZATION_SERVER_CONTROLLER, key);
+        if (keysChanged || !state.keys) distributor?.invalidate();
+      },
+    });
+    cleanups.push(() => keyStore.stop());
+
+    const trackKeys = (server: AuthorizationServer) => {
+      const key = objectKey(server);
+      const uri = server.spec.jwks.uri;
+      if (!isEnabled(server) || uri === undefined) return keyStore.untrack(key);
+      keyStore.track(key, {
+        uid: server.metadata.uid ?? '',
+        issuer: server.spec.issuer,
+        uri,
+        ...(server.spec.jwks.caBundle ? { caBundle: server.spec.jwks.caBundle } : {}),
+        refreshIntervalMs: parseDuration(server.spec.jwks.refreshInterval ?? '1h') ?? DEFAULT_REFRESH_INTERVAL_MS,
+      });
+    };
+
+    // --- distribution (leader) ------------------------------------------------------------------
+    const allocator = new RevisionAllocator({ client, namespace: options.operatorNamespace, name: options.revisionConfigMap });
+    const collect = (): DistributionSources => {
+      const resources = new Map<string, NamespaceResources>();
+      const held = new Set<string>();
+      const namespaces = new Set([...servers.list(), ...roles.list()].map((o) => o.metadata.namespace ?? ''));
+      for (const ns of namespaces) {
+        const effective = effectiveServers(servers.list(ns)).map((resource) => {
+          const inline = resource.spec.jwks.inline;
+          if (inline) return { resource, keys: { keys: inline.keys } };
+          const state = keyStore.get(objectKey(resource));
+          // Never replace what sidecars trust with "no keys" only because we have not asked yet.
+          if (!state || (!state.attempted && !state.keys)) held.add(ns);
+          return {
+            resource,
+            keys: state?.keys ? { keys: state.keys } : undefined,
+            ...(state?.fetchedAt ? { keysFetchedAt: state.fetchedAt.toISOString() } : {}),
+          };
+        });
+        resources.set(ns, { servers: effective, roles: effectiveRoles(roles.list(ns)) });
+      }
+      const targets = pods
+        .list()
+        .map(sidecarEndpoint)
+        .filter((e): e is SidecarEndpoint => !('skip' in e));
+      return { resources, held, targets };
+    };
+    const sidecarClient = deps.sidecarClient ?? createSidecarClient({ timeoutMs: options.pushTimeoutMs });
+    cleanups.push(() => sidecarClient.close());
+    const progressThrottleMs = 1000;
+    distributor = new Distributor({
+      tenant,
+      collect,
+      allocator,
+      sign: (config) => signConfigBundle(config, signingKey.privateKey, signingKey.kid),
+      client: sidecarClient,
+      concurrency: options.pushConcurrency,
+      antiEntropyMs: options.antiEntropyIntervalMs,
+      log: log.child({ controller: 'push' }),
+      metrics: {
+        request: (kind, result) => metrics.sidecarRequests.inc({ kind, result }),
+        sidecars: (inSync, outOfSync) => {
+          metrics.sidecars.set({ state: 'in_sync' }, inSync);
+          metrics.sidecars.set({ state: 'out_of_sync' }, outOfSync);
+        },
+        propagation: (seconds) => metrics.propagation.observe(seconds),
+        revision: (revision) => metrics.revision.set(revision),
+      },
+      onProgress: (namespace) => {
+        const roleController = controllers.find((c) => c.name === API_ROLE_CONTROLLER);
+        for (const role of roles.list(namespace)) roleController?.enqueueAfter(objectKey(role), progressThrottleMs);
+      },
+    });
+    const theDistributor = distributor;
+
+    // --- controllers (leader) -------------------------------------------------------------------
+    const events = createEventRecorder(client, { controller: 'scopegate.io/operator', instance: identity }, (e) =>
+      log.warn({ err: e }, 'could not record an event'),
+    );
+    controllers.push(
+      createController({
+        name: AUTHORIZATION_SERVER_CONTROLLER,
+        log,
+        metrics,
+        reconcile: authorizationServerReconciler({ client, servers, keyStore, events, metrics, now }),
+      }),
+      createController({
+        name: API_ROLE_CONTROLLER,
+        log,
+        metrics,
+        reconcile: apiRoleReconciler({
+          client,
+          tenant,
+          roles,
+          servers,
+          sidecars: (ns, name) => theDistributor.roleSidecars(ns, name),
+          events,
+          metrics,
+          now,
+        }),
+      }),
+    );
+    const enqueueNamespace = (namespace: string) => {
+      for (const s of servers.list(namespace)) enqueue(AUTHORIZATION_SERVER_CONTROLLER, objectKey(s));
+      for (const r of roles.list(namespace)) enqueue(API_ROLE_CONTROLLER, objectKey(r));
+    };
+
+    servers.on((type, server, previous) => {
+      if (type === 'delete') keyStore.untrack(objectKey(server));
+      else trackKeys(server);
+      const asked = server.metadata.annotations?.[REFRESH_REQUESTED_ANNOTATION];
+      if (leading && type === 'update' && asked !== undefined && asked !== previous?.metadata.annotations?.[REFRESH_REQUESTED_ANNOTATION]) {
+        keyStore.requestRefresh(objectKey(server));
+      }
+      // Peers matter (duplicate issuers, roles without a server): look at the whole namespace.
+      enqueueNamespace(server.metadata.namespace ?? '');
+      theDistributor.invalidate();
+    });
+    roles.on((_type, role) => {
+      for (const r of roles.list(role.metadata.namespace)) enqueue(API_ROLE_CONTROLLER, objectKey(r));
+      theDistributor.invalidate();
+    });
+    pods.on(() => theDistributor.invalidate());
+
+    // --- HTTP -----------------------------------------------------------------------------------
+    const standbyRefreshAt = new Map<string, number>();
+    const refreshKeys = async (request: { namespace: string; server: string; kid?: string }): Promise<RefreshAnswer> => {
+      const key = `${request.namespace}/${request.server}`;
+      const server = servers.get(request.namespace, request.server);
+      const state = keyStore.get(key);
+      if (!server || !state) return 'unknown';
+      if (request.kid !== undefined && state.keys?.some((k) => k.kid === request.kid)) {
+        theDistributor.invalidate();
+        return 'known';
+      }
+      if (leading) return keyStore.requestRefresh(key);
+      // A standby cannot push: it asks the leader through the API server.
+      const last = standbyRefreshAt.get(key) ?? 0;
+      if (Date.now() - last < options.keyRefreshMinIntervalMs) return 'rate-limited';
+      standbyRefreshAt.set(key, Date.now());
+      await client.request('PATCH', `${apiPrefix}/namespaces/${request.namespace}/authorizationservers/${request.server}`, {
+        body: { metadata: { annotations: { [REFRESH_REQUESTED_ANNOTATION]: new Date().toISOString() } } },
+        contentType: MERGE_PATCH,
+        query: { fieldManager: 'scopegate-operator' },
+      });
+      return 'forwarded';
+    };
+    const synced = () => informers.every((i) => i.synced);
+    const http = await startHttpServer(
+      {
+        registry: metrics.registry,
+        ready: () => (synced() ? { ready: true } : { ready: false, reason: 'caches not synced yet' }),
+        refreshKeys,
+        onRefreshAnswer: (answer) => metrics.keyRefreshRequests.inc({ answer }),
+      },
+      options.httpAddr,
+    );
+    cleanups.push(() => http.close());
+    log.info({ addr: `${http.address.address}:${http.address.port}` }, 'HTTP server listening');
+
+    for (const informer of informers) informer.start();
+
+    // --- leadership -----------------------------------------------------------------------------
+    let resolveDone: (why: 'stopped' | 'lost-leadership') => void = () => {};
+    const done = new Promise<'stopped' | 'lost-leadership'>((resolve) => (resolveDone = resolve));
+    let leaderWork: Promise<void> = Promise.resolve();
+
+    const startLeading = () => {
+      leading = true;
+      metrics.leader.set(1);
+      leaderWork = (async () => {
+        await Promise.all(informers.map((i) => i.whenSynced()));
+        if (!leading) return;
+        await publishPublicKey(client, { namespace: options.signingSecret.namespace, name: options.publicKeyConfigMap }, signingKey).catch(
+          (e: unknown) => log.warn({ err: e }, 'could not publish the config public key'),
+        );
+        for (const c of controllers) c.queue.start();
+        for (const s of servers.list()) enqueue(AUTHORIZATION_SERVER_CONTROLLER, objectKey(s));
+        for (const r of roles.list()) enqueue(API_ROLE_CONTROLLER, objectKey(r));
+        theDistributor.start();
+        log.info({ identity }, 'leading: reconciling and pushing config');
+      })();
+    };
+    const stopLeading = async () => {
+      leading = false;
+      metrics.leader.set(0);
+      await leaderWork.catch(() => undefined);
+      await Promise.all([...controllers.map((c) => c.queue.stop()), theDistributor.stop()]);
+    };
+
+    const elector = options.leaderElection.enabled
+      ? new LeaderElector({
+          client,
+          namespace: options.leaderElection.leaseNamespace,
+          name: options.leaderElection.leaseName,
+          identity,
+          leaseDurationMs: options.leaderElection.leaseDurationMs,
+          renewDeadlineMs: options.leaderElection.renewDeadlineMs,
+          retryPeriodMs: options.leaderElection.retryPeriodMs,
+          log: log.child({ component: 'leader-election' }),
+          onStartedLeading: startLeading,
+          onStoppedLeading: () => {
+            if (!stopping) {
+              // Stop acting at once; the process restarts clean rather than re-campaigning with stale state.
+              void stopLeading().then(() => resolveDone('lost-leadership'));
+            }
+          },
+          onNewLeader: (holder) => log.info({ leader: holder }, 'observed leader'),
+        })
+      : undefined;
+    let stopping = false;
+    if (elector) elector.start();
+    else startLeading();
+
+    return {
+      httpAddress: { address: http.address.address, port: http.address.port },
+      isLeader: () => leading,
+      isReady: synced,
+      signingKey,
+      metrics,
+      distributor: theDistributor,
+      done,
+      stop: async () => {
+        if (stopping) return;
+        stopping = true;
+        await stopLeading();
+        await elector?.stop();
+        for (const cleanup of cleanups.reverse()) await cleanup();
+        resolveDone('stopped');
+      },
+    };
+  } catch (error) {
+    for (const cleanup of cleanups.reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+    throw error;
+  }
+}
+
