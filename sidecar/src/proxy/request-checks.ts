@@ -1,0 +1,58 @@
+/**
+ * Header hygiene checked before any token work: pure functions over the request headers as Node
+ * parsed them. A request that fails here is answered 400 `request_invalid` and never proxied.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+/** Identity headers the sidecar sets for the application. */
+export const IDENTITY_HEADERS = {
+  clientId: 'x-scopegate-client-id',
+  roles: 'x-scopegate-roles',
+  adminId: 'x-scopegate-admin-id',
+} as const;
+
+/**
+ * Every header under this prefix belongs to the sidecar. Refusing the whole prefix (not only the
+ * three identity headers) keeps headers added in later versions unspoofable by today's clients.
+ */
+export const RESERVED_HEADER_PREFIX = 'x-scopegate-';
+
+/**
+ * Headers some frameworks read to replace the request method. The sidecar authorizes the method on
+ * the request line; an application honouring one of these could run a method nobody authorized, so
+ * a request carrying one is refused rather than silently stripped (the caller learns why).
+ */
+export const METHOD_OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const;
+
+/** Why the request is refused before its token is read, or undefined when its headers are fine. */
+export function findHeaderProblem(headers: IncomingHttpHeaders): string | undefined {
+  for (const name of Object.keys(headers)) {
+    if (name.startsWith(RESERVED_HEADER_PREFIX)) {
+      return `the ${name} header is set by the sidecar and must not be sent by clients`;
+    }
+  }
+  for (const name of METHOD_OVERRIDE_HEADERS) {
+    if (headers[name] !== undefined) {
+      return `the ${name} header is not accepted: the method on the request line is the one authorized`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The Authorization header(s) exactly as received. Node keeps only the first of duplicated
+ * Authorization headers in `headers`; `headersDistinct` has them all, so a request carrying two
+ * (one for the sidecar, another for a lenient application) is seen as such and refused downstream.
+ */
+export function authorizationOf(headersDistinct: NodeJS.Dict<string[]>): string | string[] | undefined {
+  const values = headersDistinct['authorization'];
+  if (values === undefined || values.length === 0) return undefined;
+  return values.length === 1 ? values[0] : values;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** The caller's x-request-id when it is a sane token, so traces join up; otherwise undefined. */
+export function acceptableRequestId(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' && REQUEST_ID.test(value) ? value : undefined;
+}
