@@ -106,9 +106,9 @@ export function mapJoseError(error: unknown): { stage: VerifyStage; reason: Reas
   }
   if (error instanceof errors.JWTClaimValidationFailed) {
     const detail = `claim ${error.claim}: ${error.message}`;
+    if (error.claim === 'aud') return { stage: 'claims', reason: 'audience_mismatch', detail };
     if (error.reason === 'missing') return { stage: 'claims', reason: 'claim_missing', detail };
     if (error.claim === 'nbf') return { stage: 'claims', reason: 'token_not_yet_valid', detail };
-    if (error.claim === 'aud') return { stage: 'claims', reason: 'audience_mismatch', detail };
     if (error.claim === 'iss') return { stage: 'claims', reason: 'issuer_unknown', detail };
     return { stage: 'claims', reason: 'token_malformed', detail };
   }
