@@ -51,7 +51,8 @@ export function denial(reason: ReasonCode, detail?: string): Denial {
   const base = bearerChallenge(reason);
   const denied: Denial = { status, body: { code: reason, message: text } };
   if (base !== undefined) {
-    denied.challenge = reason === 'token_missing' ? base : `${base}, error_description="${quoteSafe(message)}"`;
+    denied.challenge =
+      reason === 'token_missing' ? base : `${base}, error_description="${quoteSafe(message)}"`;
   }
   return denied;
 }

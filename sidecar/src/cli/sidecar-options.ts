@@ -75,9 +75,7 @@ export interface InClusterModeOptions extends CommonOptions {
 export type SidecarOptions = StandaloneModeOptions | InClusterModeOptions;
 
 export type ParsedSidecarOptions =
-  | { kind: 'options'; options: SidecarOptions }
-  | { kind: 'help' }
-  | { kind: 'error'; errors: string[] };
+  { kind: 'options'; options: SidecarOptions } | { kind: 'help' } | { kind: 'error'; errors: string[] };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
@@ -110,7 +108,10 @@ export function envName(option: string): string {
 const TENANT_PART = /^[A-Za-z0-9_.-]{1,128}$/;
 const DOMAIN = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 
-export function parseSidecarOptions(argv: string[], env: Record<string, string | undefined>): ParsedSidecarOptions {
+export function parseSidecarOptions(
+  argv: string[],
+  env: Record<string, string | undefined>,
+): ParsedSidecarOptions {
   let values: Partial<Record<OptionName | 'help', string | boolean>>;
   try {
     ({ values } = parseArgs({
@@ -149,16 +150,21 @@ export function parseSidecarOptions(argv: string[], env: Record<string, string |
   const duration = (name: (typeof STRING_OPTIONS)[number], fallback: string): number => {
     const value = text(name) ?? fallback;
     const ms = parseDuration(value);
-    if (ms === undefined || ms <= 0) errors.push(`--${name} must be a duration like 30s or 1m, got ${JSON.stringify(value)}`);
+    if (ms === undefined || ms <= 0)
+      errors.push(`--${name} must be a duration like 30s or 1m, got ${JSON.stringify(value)}`);
     return ms ?? 0;
   };
 
   const standalone = text('resources') !== undefined;
   const inCluster = text('config-public-key') !== undefined || text('config-dir') !== undefined;
   if (standalone && inCluster) {
-    errors.push('--resources (standalone) cannot be combined with --config-public-key/--config-dir (in-cluster)');
+    errors.push(
+      '--resources (standalone) cannot be combined with --config-public-key/--config-dir (in-cluster)',
+    );
   } else if (!standalone && !inCluster) {
-    errors.push('give either --resources (standalone mode) or --config-public-key and --config-dir (in-cluster mode)');
+    errors.push(
+      'give either --resources (standalone mode) or --config-public-key and --config-dir (in-cluster mode)',
+    );
   }
 
   const logLevel = (text('log-level') ?? 'info') as LogLevel;
@@ -186,9 +192,12 @@ export function parseSidecarOptions(argv: string[], env: Record<string, string |
     const cloudName = required('cloud', ' in standalone mode');
     const orgId = required('org-id', ' in standalone mode');
     const cloudDomain = text('cloud-domain') ?? cloudName;
-    if (cloudName !== '' && !TENANT_PART.test(cloudName)) errors.push("--cloud may contain only letters, digits, '_', '.' and '-'");
-    if (orgId !== '' && !TENANT_PART.test(orgId)) errors.push("--org-id may contain only letters, digits, '_', '.' and '-'");
-    if (cloudDomain !== '' && !DOMAIN.test(cloudDomain)) errors.push('--cloud-domain must be a DNS domain name');
+    if (cloudName !== '' && !TENANT_PART.test(cloudName))
+      errors.push("--cloud may contain only letters, digits, '_', '.' and '-'");
+    if (orgId !== '' && !TENANT_PART.test(orgId))
+      errors.push("--org-id may contain only letters, digits, '_', '.' and '-'");
+    if (cloudDomain !== '' && !DOMAIN.test(cloudDomain))
+      errors.push('--cloud-domain must be a DNS domain name');
     options = {
       mode: 'standalone',
       ...common,
@@ -209,10 +218,13 @@ export function parseSidecarOptions(argv: string[], env: Record<string, string |
     const operatorUrl = text('operator-url');
     if (operatorUrl !== undefined) options.operatorUrl = checkHttpUrl('operator-url', operatorUrl, errors);
     for (const name of ['cloud', 'org-id', 'cloud-domain'] as const) {
-      if (text(name) !== undefined) errors.push(`--${name} applies to standalone mode only (the operator sets the tenant)`);
+      if (text(name) !== undefined)
+        errors.push(`--${name} applies to standalone mode only (the operator sets the tenant)`);
     }
     if (flag('forward-authorization')) {
-      errors.push('--forward-authorization applies to standalone mode only (in a pod the config bundle decides)');
+      errors.push(
+        '--forward-authorization applies to standalone mode only (in a pod the config bundle decides)',
+      );
     }
   }
   if (errors.length > 0 || options === undefined) return { kind: 'error', errors };
@@ -232,7 +244,10 @@ export function parseHostPort(value: string): HostPort | undefined {
 function checkHostPort(name: string, value: string, errors: string[]): HostPort {
   if (value === '') return { host: '', port: 0 };
   const parsed = parseHostPort(value);
-  if (parsed === undefined) errors.push(`--${name} must be HOST:PORT (e.g. 0.0.0.0:8443 or [::1]:8443), got ${JSON.stringify(value)}`);
+  if (parsed === undefined)
+    errors.push(
+      `--${name} must be HOST:PORT (e.g. 0.0.0.0:8443 or [::1]:8443), got ${JSON.stringify(value)}`,
+    );
   return parsed ?? { host: '', port: 0 };
 }
 
@@ -244,7 +259,8 @@ function checkHttpUrl(name: string, value: string, errors: string[]): string {
     errors.push(`--${name} must be an http:// or https:// URL, got ${JSON.stringify(value)}`);
     return value;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') errors.push(`--${name} must be an http:// or https:// URL`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    errors.push(`--${name} must be an http:// or https:// URL`);
   if (url.username !== '' || url.password !== '') errors.push(`--${name} must not carry credentials`);
   return value;
 }

@@ -29,7 +29,10 @@ export class KeyRefreshNotifier {
 
   constructor(deps: KeyRefreshNotifierDeps) {
     this.#deps = deps;
-    this.#endpoint = new URL('v1/keys/refresh', deps.operatorUrl.endsWith('/') ? deps.operatorUrl : `${deps.operatorUrl}/`).href;
+    this.#endpoint = new URL(
+      'v1/keys/refresh',
+      deps.operatorUrl.endsWith('/') ? deps.operatorUrl : `${deps.operatorUrl}/`,
+    ).href;
   }
 
   /** Fire and forget. Returns whether a request was sent (false when rate-limited). */
@@ -44,7 +47,9 @@ export class KeyRefreshNotifier {
     // Bounded: one entry per server of the config, plus whatever names tokens claim (cleared when large).
     if (this.#lastSent.size > 1024) this.#lastSent.clear();
     this.#lastSent.set(server, now);
-    const sending = this.#send(server, kid.slice(0, MAX_KID_LENGTH)).finally(() => this.#pending.delete(sending));
+    const sending = this.#send(server, kid.slice(0, MAX_KID_LENGTH)).finally(() =>
+      this.#pending.delete(sending),
+    );
     this.#pending.add(sending);
     return true;
   }
@@ -69,7 +74,10 @@ export class KeyRefreshNotifier {
       logger.info({ server }, 'asked the operator to refresh the keys of a server after an unknown kid');
     } catch (error) {
       metrics.keyRefreshRequests.inc({ result: 'failed' });
-      logger.warn({ server, error: (error as Error).message }, 'asking the operator for a key refresh failed');
+      logger.warn(
+        { server, error: (error as Error).message },
+        'asking the operator for a key refresh failed',
+      );
     }
   }
 }

@@ -22,7 +22,11 @@ export const RESERVED_HEADER_PREFIX = 'x-scopegate-';
  * the request line; an application honouring one of these could run a method nobody authorized, so
  * a request carrying one is refused rather than silently stripped (the caller learns why).
  */
-export const METHOD_OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const;
+export const METHOD_OVERRIDE_HEADERS = [
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+] as const;
 
 /** Why the request is refused before its token is read, or undefined when its headers are fine. */
 export function findHeaderProblem(headers: IncomingHttpHeaders): string | undefined {
@@ -41,13 +45,18 @@ export function findHeaderProblem(headers: IncomingHttpHeaders): string | undefi
 
 /**
  * The Authorization header(s) exactly as received. Node keeps only the first of duplicated
- * Authorization headers in `headers`; `headersDistinct` has them all, so a request carrying two
+ * Authorization headers in `headers`, so they are read from the raw list: a request carrying two
  * (one for the sidecar, another for a lenient application) is seen as such and refused downstream.
  */
-export function authorizationOf(headersDistinct: NodeJS.Dict<string[]>): string | string[] | undefined {
-  const values = headersDistinct['authorization'];
-  if (values === undefined || values.length === 0) return undefined;
-  return values.length === 1 ? values[0] : values;
+export function authorizationOf(rawHeaders: readonly string[]): string | string[] | undefined {
+  let found: string | string[] | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string;
+    if (name.length !== 13 || name.toLowerCase() !== 'authorization') continue;
+    const value = rawHeaders[i + 1] as string;
+    found = found === undefined ? value : Array.isArray(found) ? [...found, value] : [found, value];
+  }
+  return found;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;

@@ -36,6 +36,7 @@ export function classifyUpstreamError(error: unknown): { kind: UpstreamErrorKind
   if (codes.some((c) => c === 'ECONNRESET' || c === 'UND_ERR_SOCKET' || c === 'EPIPE')) {
     return { kind: 'reset', code: 'upstream_unavailable' };
   }
-  if (codes.some((c) => c === 'ENOTFOUND' || c === 'EAI_AGAIN')) return { kind: 'dns', code: 'upstream_unavailable' };
+  if (codes.some((c) => c === 'ENOTFOUND' || c === 'EAI_AGAIN'))
+    return { kind: 'dns', code: 'upstream_unavailable' };
   return { kind: 'other', code: 'upstream_unavailable' };
 }

@@ -132,7 +132,8 @@ export class JwksHttpClient {
       let size = 0;
       for await (const chunk of response.body) {
         size += (chunk as Buffer).length;
-        if (size > maxBytes) throw new JwksFetchError('too_large', `the JWKS is larger than ${maxBytes} bytes`);
+        if (size > maxBytes)
+          throw new JwksFetchError('too_large', `the JWKS is larger than ${maxBytes} bytes`);
         chunks.push(chunk as Buffer);
       }
       return Buffer.concat(chunks).toString('utf8');

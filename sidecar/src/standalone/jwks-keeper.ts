@@ -74,7 +74,11 @@ export class JwksKeeper {
     const fetches: Promise<unknown>[] = [];
     for (const server of servers) {
       const entry = this.#entries.get(server.id);
-      if (entry !== undefined && entry.server.uri === server.uri && entry.server.caBundle === server.caBundle) {
+      if (
+        entry !== undefined &&
+        entry.server.uri === server.uri &&
+        entry.server.caBundle === server.caBundle
+      ) {
         if (entry.server.refreshMs !== server.refreshMs) {
           entry.server = server;
           this.#schedule(entry, server.refreshMs);

@@ -23,7 +23,9 @@ describe('denial', () => {
   });
 
   it('keeps the detail of request_invalid and has no challenge for 503', () => {
-    expect(denial('request_invalid', 'the path contains a backslash').body.message).toBe('the path contains a backslash');
+    expect(denial('request_invalid', 'the path contains a backslash').body.message).toBe(
+      'the path contains a backslash',
+    );
     expect(denial('config_missing').status).toBe(503);
     expect(denial('config_missing').challenge).toBeUndefined();
   });
@@ -40,7 +42,8 @@ describe('proxyError and quoteSafe', () => {
 });
 
 describe('classifyUpstreamError', () => {
-  const wrap = (code: string) => Object.assign(new Error('x'), { cause: Object.assign(new Error('y'), { code }) });
+  const wrap = (code: string) =>
+    Object.assign(new Error('x'), { cause: Object.assign(new Error('y'), { code }) });
   it.each([
     ['ECONNREFUSED', 'refused', 'upstream_unavailable'],
     ['ECONNRESET', 'reset', 'upstream_unavailable'],

@@ -5,7 +5,9 @@ const rsa = { kty: 'RSA', kid: 'k1', n: 'AQAB', e: 'AQAB' };
 
 describe('parseJwksDocument', () => {
   it('keeps public signing keys and skips encryption and unknown key types', () => {
-    const result = parseJwksDocument({ keys: [rsa, { ...rsa, kid: 'enc', use: 'enc' }, { kty: 'oct2', kid: 'x' }] });
+    const result = parseJwksDocument({
+      keys: [rsa, { ...rsa, kid: 'enc', use: 'enc' }, { kty: 'oct2', kid: 'x' }],
+    });
     expect(result).toEqual({ ok: true, keys: [rsa], ignored: 2 });
   });
 

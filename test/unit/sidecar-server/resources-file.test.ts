@@ -44,7 +44,9 @@ describe('parseResources', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.errors).toHaveLength(1);
-    expect(result.errors[0]).toMatch(/^r\.yaml, document 2 \(ApiRole reader\): spec\.permissions\[0\]\.access: Unsupported value/);
+    expect(result.errors[0]).toMatch(
+      /^r\.yaml, document 2 \(ApiRole reader\): spec\.permissions\[0\]\.access: Unsupported value/,
+    );
   });
 
   it('reports YAML syntax errors, unknown kinds and duplicates', () => {

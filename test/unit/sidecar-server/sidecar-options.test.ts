@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseHostPort, parseSidecarOptions } from '../../../sidecar/src/cli/sidecar-options.js';
 
-const common = ['--upstream', 'http://127.0.0.1:8080', '--listen', '0.0.0.0:8443', '--admin', '127.0.0.1:9901'];
+const common = [
+  '--upstream',
+  'http://127.0.0.1:8080',
+  '--listen',
+  '0.0.0.0:8443',
+  '--admin',
+  '127.0.0.1:9901',
+];
 const standalone = ['--resources', 'r.yaml', '--cloud', 'zscaler', '--org-id', '42', ...common];
 const inCluster = ['--config-public-key', 'k.pem', '--config-dir', '/var/run/scopegate', ...common];
 
@@ -57,7 +64,10 @@ describe('parseSidecarOptions', () => {
   });
 
   it('reports every mistake at once', () => {
-    const parsed = parseSidecarOptions(['--resources', 'r.yaml', '--upstream', 'http://x/app', '--listen', 'nope'], {});
+    const parsed = parseSidecarOptions(
+      ['--resources', 'r.yaml', '--upstream', 'http://x/app', '--listen', 'nope'],
+      {},
+    );
     expect(parsed.kind).toBe('error');
     if (parsed.kind !== 'error') return;
     expect(parsed.errors.join('\n')).toMatch(/--admin .* is required/);

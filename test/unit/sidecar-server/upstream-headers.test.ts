@@ -36,7 +36,10 @@ describe('upstreamRequestHeaders', () => {
   });
 
   it('forwards Authorization when configured', () => {
-    const out = upstreamRequestHeaders({ authorization: 'Bearer t' }, identity, { forwardAuthorization: true, requestId: 'r' });
+    const out = upstreamRequestHeaders({ authorization: 'Bearer t' }, identity, {
+      forwardAuthorization: true,
+      requestId: 'r',
+    });
     expect(out.authorization).toBe('Bearer t');
   });
 
@@ -54,7 +57,12 @@ describe('upstreamRequestHeaders', () => {
 describe('downstreamResponseHeaders', () => {
   it('drops hop-by-hop response headers', () => {
     expect(
-      downstreamResponseHeaders({ connection: 'close, x-a', 'x-a': '1', 'keep-alive': 'x', 'content-type': 'text/plain' }),
+      downstreamResponseHeaders({
+        connection: 'close, x-a',
+        'x-a': '1',
+        'keep-alive': 'x',
+        'content-type': 'text/plain',
+      }),
     ).toEqual({ 'content-type': 'text/plain' });
   });
 });
