@@ -61,6 +61,8 @@ export const fetchJwks: JwksFetcher = ({ uri, caBundle, timeoutMs, maxBytes = MA
       });
     });
     req.on('response', (res) => {
+      // Destroying the request after an answer makes the response emit 'aborted' errors: expected.
+      res.on('error', () => undefined);
       const status = res.statusCode ?? 0;
       if (status !== 200) {
         res.resume();

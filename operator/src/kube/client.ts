@@ -186,6 +186,8 @@ export async function createKubeClient(kc: KubeConfig): Promise<KubeClient> {
         res.on('error', (e) => finish(e));
         res.on('aborted', () => finish(new Error(`watch ${path}: connection aborted`)));
         const lines = createInterface({ input: res, crlfDelay: Infinity });
+        // readline re-emits the stream's errors (an aborted connection); finish() already has them.
+        lines.on('error', (e) => finish(e));
         lines.on('line', (line) => {
           if (settled || line.trim() === '') return;
           let event: WatchEvent;

@@ -28,7 +28,7 @@ export function createEventRecorder(
     const body = {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
-      metadata: { generateName: `${target.name}.`, namespace: target.namespace },
+      metadata: { generateName: `${target.name}-`, namespace: target.namespace },
       eventTime: now().toISOString().replace('Z', '000Z'),
       reportingController: reporter.controller,
       reportingInstance: reporter.instance.slice(0, 128),
