@@ -218,12 +218,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     state.path = decision.path || state.path;
     state.search = decision.search ?? '';
     state.configRevision = active.config.revision;
-    state.serverId =
-      decision.principal === undefined ? undefined : active.serverIdByName.get(decision.principal.server);
+    if (decision.principal !== undefined) {
+      state.serverId = active.serverIdByName.get(decision.principal.server);
+      state.caller = callerFacts(decision, active.adminIdByRole);
+    }
     if (!decision.allow) return deny(reply, state, decision.reason, decision.message);
     state.allow = true;
     state.reason = decision.reason;
-    state.caller = callerFacts(decision, active.adminIdByRole);
     state.forwardAuthorization = active.config.proxy.forwardAuthorization;
     return undefined;
   });

@@ -16,12 +16,12 @@ export interface AuditRecord {
   reason: string;
   /** The HTTP status the caller received (for allowed requests, the application's, or 502/504). */
   status: number;
-  /** Admin ID of the role whose permission allowed the request. */
+  /** Admin ID of the role whose permission decided: the one that allowed, or an `access: None` one that denied. */
   adminId: string | null;
   /** Admin IDs of every role of the caller that exists for this API. */
   adminIds: string[];
   roles: string[];
-  /** The permission (name) that allowed the request. */
+  /** Name of the permission that decided (allowed, or denied with `access: None`). */
   permission: string | null;
   clientId: string | null;
   issuer: string | null;
