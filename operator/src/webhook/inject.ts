@@ -7,7 +7,10 @@ import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
 import {
   ADMIN_PORT_NAME,
   CONFIG_DIR,
-  CONFIG_PUBLIC_KEY_ENV,
+  CONFIG_PUBLIC_KEY_ANNOTATION,
+  CONFIG_PUBLIC_KEY_DIR,
+  CONFIG_PUBLIC_KEY_FILE,
+  CONFIG_PUBLIC_KEY_VOLUME_NAME,
   CONFIG_VOLUME_NAME,
   INJECT_LABEL,
   INJECTED_ANNOTATION,
@@ -78,11 +81,15 @@ export function injectSidecar(
 
   const injected = structuredClone(pod);
   const metadata = (injected.metadata ??= {});
-  metadata.annotations = { ...metadata.annotations, [INJECTED_ANNOTATION]: settings.version };
+  metadata.annotations = {
+    ...metadata.annotations,
+    [INJECTED_ANNOTATION]: settings.version,
+    [CONFIG_PUBLIC_KEY_ANNOTATION]: settings.configPublicKeyPem,
+  };
   metadata.labels = { ...metadata.labels, [INJECTED_LABEL]: 'true' };
   const spec = (injected.spec ??= { containers: [] });
   spec.containers = upsertByName(spec.containers ?? [], sidecarContainer(reading.ports, settings));
-  spec.volumes = upsertByName(spec.volumes ?? [], configVolume());
+  spec.volumes = upsertByName(upsertByName(spec.volumes ?? [], configVolume()), publicKeyVolume());
   return { pod: injected };
 }
 
@@ -124,6 +131,8 @@ function describePod(pod: V1Pod, namespace: string | undefined): string {
 export function sidecarArgs(ports: SidecarPorts, settings: InjectionSettings): string[] {
   return [
     'sidecar',
+    '--config-public-key',
+    `${CONFIG_PUBLIC_KEY_DIR}/${CONFIG_PUBLIC_KEY_FILE}`,
     '--config-dir',
     CONFIG_DIR,
     '--upstream',
@@ -147,9 +156,6 @@ export function sidecarContainer(ports: SidecarPorts, settings: InjectionSetting
     imagePullPolicy: settings.imagePullPolicy,
     args: sidecarArgs(ports, settings),
     env: [
-      // Inline, not a ConfigMap: nothing to read at run time, no RBAC in user namespaces, and a pod's
-      // env cannot be edited after creation, so the trust anchor cannot be swapped under a running pod.
-      { name: CONFIG_PUBLIC_KEY_ENV, value: settings.configPublicKeyPem },
       { name: 'SCOPEGATE_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'SCOPEGATE_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
     ],
@@ -180,7 +186,10 @@ export function sidecarContainer(ports: SidecarPorts, settings: InjectionSetting
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     },
-    volumeMounts: [{ name: CONFIG_VOLUME_NAME, mountPath: CONFIG_DIR }],
+    volumeMounts: [
+      { name: CONFIG_VOLUME_NAME, mountPath: CONFIG_DIR },
+      { name: CONFIG_PUBLIC_KEY_VOLUME_NAME, mountPath: CONFIG_PUBLIC_KEY_DIR, readOnly: true },
+    ],
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
 }
@@ -188,6 +197,21 @@ export function sidecarContainer(ports: SidecarPorts, settings: InjectionSetting
 /** On disk, not memory: the last good config bundle must survive a sidecar container restart. */
 function configVolume(): V1Volume {
   return { name: CONFIG_VOLUME_NAME, emptyDir: { sizeLimit: '16Mi' } };
+}
+
+/**
+ * The public key as a file, projected from the pod's own annotation. The sidecar reads it once at
+ * start; whoever could edit the annotation could edit the sidecar's image too, so this trusts no one new.
+ */
+function publicKeyVolume(): V1Volume {
+  return {
+    name: CONFIG_PUBLIC_KEY_VOLUME_NAME,
+    downwardAPI: {
+      items: [
+        { path: CONFIG_PUBLIC_KEY_FILE, fieldRef: { fieldPath: `metadata.annotations['${CONFIG_PUBLIC_KEY_ANNOTATION}']` } },
+      ],
+    },
+  };
 }
 
 /** What the operator needs to reach an injected sidecar; undefined for pods without one. */

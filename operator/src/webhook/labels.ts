@@ -29,7 +29,13 @@ export const CONFIG_DIR = '/var/run/scopegate';
 /** Port names are IANA service names: at most 15 characters. */
 export const LISTEN_PORT_NAME = 'scopegate';
 export const ADMIN_PORT_NAME = 'scopegate-admin';
-/** The env var that carries the operator's config-signing public key (PEM) into the sidecar. */
-export const CONFIG_PUBLIC_KEY_ENV = 'SCOPEGATE_CONFIG_PUBLIC_KEY';
+/**
+ * The operator's config-signing public key (PEM) reaches the sidecar as a pod annotation projected
+ * into a file by the downward API: nothing to read at run time and no RBAC in user namespaces.
+ */
+export const CONFIG_PUBLIC_KEY_ANNOTATION = 'scopegate.io/config-public-key';
+export const CONFIG_PUBLIC_KEY_VOLUME_NAME = 'scopegate-config-public-key';
+export const CONFIG_PUBLIC_KEY_DIR = '/etc/scopegate';
+export const CONFIG_PUBLIC_KEY_FILE = 'config-public-key.pem';
 /** The sidecar runs as this user (distroless "nonroot"); it needs no file it cannot write. */
 export const SIDECAR_USER_ID = 65532;
