@@ -191,7 +191,9 @@ describe('hostile tokens', () => {
     expect(await reasonFor(await mint(victim, { exp: NOW_S - 61 }))).toBe('token_expired');
     expect(await reasonFor(await mint(victim, { exp: 1 }))).toBe('token_expired');
     expect(await reasonFor(await mint(victim, { nbf: NOW_S + 61 }))).toBe('token_not_yet_valid');
-    expect(await reasonFor(await mint(victim, { exp: 'never' }))).toBe('token_malformed');
+    expect(await reasonFor(await mint(victim, { exp: 'never' as unknown as number }))).toBe(
+      'token_malformed',
+    );
   });
 
   it('refuses scopes of another cloud or org, and role case, suffix and spacing tricks', async () => {
