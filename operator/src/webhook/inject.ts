@@ -155,10 +155,6 @@ export function sidecarContainer(ports: SidecarPorts, settings: InjectionSetting
     image: settings.image,
     imagePullPolicy: settings.imagePullPolicy,
     args: sidecarArgs(ports, settings),
-    env: [
-      { name: 'SCOPEGATE_POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-      { name: 'SCOPEGATE_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
-    ],
     ports: [
       { name: LISTEN_PORT_NAME, containerPort: ports.listenPort, protocol: 'TCP' },
       { name: ADMIN_PORT_NAME, containerPort: ports.adminPort, protocol: 'TCP' },
@@ -208,7 +204,10 @@ function publicKeyVolume(): V1Volume {
     name: CONFIG_PUBLIC_KEY_VOLUME_NAME,
     downwardAPI: {
       items: [
-        { path: CONFIG_PUBLIC_KEY_FILE, fieldRef: { fieldPath: `metadata.annotations['${CONFIG_PUBLIC_KEY_ANNOTATION}']` } },
+        {
+          path: CONFIG_PUBLIC_KEY_FILE,
+          fieldRef: { fieldPath: `metadata.annotations['${CONFIG_PUBLIC_KEY_ANNOTATION}']` },
+        },
       ],
     },
   };
