@@ -120,6 +120,8 @@ export class JwksHttpClient {
     } catch (cause) {
       throw networkError(cause, signal);
     }
+    // Destroying a body we refuse emits an abort error nobody needs to hear about.
+    response.body.on('error', () => undefined);
     try {
       if (response.statusCode !== 200) {
         throw new JwksFetchError('http_error', `the JWKS endpoint answered ${response.statusCode}`);

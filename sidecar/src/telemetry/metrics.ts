@@ -6,6 +6,11 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const PREFIX = 'scopegate_sidecar_';
+const NON_CONFORMING_DEFAULT_METRICS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 export type ConfigSource = 'push' | 'persisted' | 'file' | 'keys';
 export type ConfigReloadResult = 'applied' | 'invalid' | 'signature_invalid' | 'stale' | 'error';
@@ -132,7 +137,11 @@ export class SidecarMetrics {
     this.tokenCacheHits.inc(0);
     this.tokenCacheMisses.inc(0);
     this.auditWriteErrors.inc(0);
-    if (options.processMetrics) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client names these gauges `_total`, which Prometheus reserves for counters (promtool flags them).
+      for (const name of NON_CONFORMING_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+    }
   }
 
   /** Text exposition format (what Prometheus scrapes). */

@@ -39,7 +39,7 @@ let readerToken: string;
 const mintedTokens: string[] = [];
 
 beforeAll(async () => {
-  ensureBuilt();
+  await ensureBuilt();
   key = await signingKey('k1');
   attacker = await signingKey('k1'); // same kid, different key
   [upstream, jwks] = await Promise.all([startUpstream(), startJwksServer([key.publicJwk])]);

@@ -2,7 +2,8 @@
  * The integration tests run the compiled CLI. This builds it (`tsc`) when dist/ is missing or older
  * than the sidecar sources, once per run; `npm run build` beforehand makes it a no-op.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, REPO } from './sidecar-process.js';
@@ -16,7 +17,7 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-export function ensureBuilt(): void {
+export async function ensureBuilt(): Promise<void> {
   let built = 0;
   try {
     built = Math.min(statSync(CLI).mtimeMs, statSync(join(REPO, 'dist/sidecar/src/main.js')).mtimeMs);
@@ -25,9 +26,10 @@ export function ensureBuilt(): void {
   }
   if (built >= newestMtime(join(REPO, 'sidecar/src'))) return;
   try {
-    execFileSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
+    // Asynchronous, so the vitest worker stays responsive during the build.
+    await promisify(execFile)(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
       cwd: REPO,
-      stdio: 'pipe',
+      maxBuffer: 16 * 1024 * 1024,
     });
   } catch {
     // Type errors elsewhere in the workspace do not stop tsc from emitting; the CLI check below decides.
