@@ -194,10 +194,15 @@ export async function spawnOperator(args: string[], port: number): Promise<Opera
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  await eventually(`operator process on port ${port} to listen`, async () => {
-    if (child.exitCode !== null) throw new Error(`operator exited ${child.exitCode}: ${out}`);
-    return (await httpGet(`http://127.0.0.1:${port}/healthz`)).status === 200;
-  });
+  try {
+    await eventually(`operator process on port ${port} to listen`, async () => {
+      if (child.exitCode !== null) throw new Error(`operator exited ${child.exitCode}: ${out}`);
+      return (await httpGet(`http://127.0.0.1:${port}/healthz`)).status === 200;
+    });
+  } catch (error) {
+    child.kill('SIGKILL'); // never leave a process behind
+    throw error;
+  }
   return {
     child,
     port,
@@ -356,10 +361,15 @@ export async function startSidecar(opts: {
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   const adminUrl = `http://${opts.ip}:${opts.adminPort}`;
-  await eventually(`sidecar on ${adminUrl}`, async () => {
-    if (child.exitCode !== null) throw new Error(`sidecar exited ${child.exitCode}: ${out}`);
-    return (await httpGet(`${adminUrl}/healthz`)).status === 200;
-  });
+  try {
+    await eventually(`sidecar on ${adminUrl}`, async () => {
+      if (child.exitCode !== null) throw new Error(`sidecar exited ${child.exitCode}: ${out}`);
+      return (await httpGet(`${adminUrl}/healthz`)).status === 200;
+    });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   return {
     adminUrl,
     listenUrl: `http://${opts.ip}:${opts.listenPort}`,
