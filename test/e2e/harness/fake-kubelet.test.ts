@@ -61,7 +61,7 @@ describe('fake kubelet (real kube-apiserver, local processes)', () => {
     pod = await kubelet.runPod({
       namespace: NS,
       name: 'sample-api',
-      podIp: '127.0.0.42',
+      podIp: '127.0.0.142',
       readyTimeoutMs: 30_000,
     });
   });
@@ -75,7 +75,11 @@ describe('fake kubelet (real kube-apiserver, local processes)', () => {
     expect(node.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
     const p = await core.readNamespacedPod({ namespace: NS, name: 'sample-api' });
     expect(p.spec?.nodeName).toBe(kubelet.nodeName);
-    expect(p.status).toMatchObject({ phase: 'Running', podIP: '127.0.0.42', podIPs: [{ ip: '127.0.0.42' }] });
+    expect(p.status).toMatchObject({
+      phase: 'Running',
+      podIP: '127.0.0.142',
+      podIPs: [{ ip: '127.0.0.142' }],
+    });
     expect(p.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
     expect(p.status?.containerStatuses?.map((c) => [c.name, c.ready, !!c.state?.running])).toEqual([
       ['app', true, true],
@@ -84,7 +88,7 @@ describe('fake kubelet (real kube-apiserver, local processes)', () => {
   });
 
   it('runs the containers on the pod IP with env, secrets and volumes resolved', async () => {
-    const res = await httpRequest('http://127.0.0.42:8080/v1/items');
+    const res = await httpRequest('http://127.0.0.142:8080/v1/items');
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ items: [{ id: '1' }] });
     await expect(httpRequest('http://127.0.0.1:8080/healthz', { timeoutMs: 500 })).rejects.toThrow();
@@ -115,10 +119,10 @@ describe('fake kubelet (real kube-apiserver, local processes)', () => {
     const doomed = await kubelet.runPod({
       namespace: NS,
       name: 'doomed',
-      podIp: '127.0.0.43',
+      podIp: '127.0.0.143',
       readyTimeoutMs: 30_000,
     });
-    expect((await httpRequest('http://127.0.0.43:8080/healthz')).status).toBe(200);
+    expect((await httpRequest('http://127.0.0.143:8080/healthz')).status).toBe(200);
     await core.deleteNamespacedPod({ namespace: NS, name: 'doomed' });
     await expect
       .poll(
@@ -134,7 +138,7 @@ describe('fake kubelet (real kube-apiserver, local processes)', () => {
       )
       .toBe('gone');
     await sleep(200);
-    await expect(httpRequest('http://127.0.0.43:8080/healthz', { timeoutMs: 500 })).rejects.toThrow();
+    await expect(httpRequest('http://127.0.0.143:8080/healthz', { timeoutMs: 500 })).rejects.toThrow();
     await doomed.stop();
   });
 
@@ -143,6 +147,6 @@ describe('fake kubelet (real kube-apiserver, local processes)', () => {
     const p = await core.readNamespacedPod({ namespace: NS, name: 'sample-api' });
     expect(p.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
     expect(p.status?.containerStatuses?.every((c) => c.state?.terminated !== undefined)).toBe(true);
-    await expect(httpRequest('http://127.0.0.42:8080/healthz', { timeoutMs: 500 })).rejects.toThrow();
+    await expect(httpRequest('http://127.0.0.142:8080/healthz', { timeoutMs: 500 })).rejects.toThrow();
   });
 });
