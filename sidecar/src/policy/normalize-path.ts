@@ -27,6 +27,7 @@ export const MAX_URL_LENGTH = 8192;
 
 /** RFC 3986 pchar characters that may appear raw in a segment; `;` is left out on purpose. */
 const RAW_SEGMENT_CHAR = /^[A-Za-z0-9\-._~!$&'()*+,=:@]$/;
+const PLAIN_SEGMENT = /^[A-Za-z0-9\-._~!$&'()*+,=:@]+$/;
 const HEX2 = /^[0-9A-Fa-f]{2}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -64,6 +65,8 @@ export function pathSegments(normalizedPath: string): string[] {
  * a literal in a pattern and in a request compare equal exactly when the upstream sees the same bytes.
  */
 export function normalizeSegment(raw: string, mode: 'request' | 'pattern'): NormalizedSegment {
+  // The common case, plain characters only, is already canonical.
+  if (PLAIN_SEGMENT.test(raw) && raw !== '.' && raw !== '..') return { ok: true, value: raw };
   let out = '';
   const bytes: number[] = [];
   for (let i = 0; i < raw.length;) {
