@@ -27,7 +27,6 @@ export const ROLE_NAME_MAX = 64;
 export const PATH_PATTERN = '^/$|^(/([^/*?#\\s]+|\\*))*(/\\*\\*)?$';
 const DOT_SEGMENT = '(^|/)\\.\\.?(/|$)';
 
-
 export const Permission = withRules(
   Type.Object(
     {

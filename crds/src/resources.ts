@@ -129,7 +129,8 @@ function buildObjectSchema(kind: ResourceKind): TSchema {
           }),
         ),
         kind: Type.Optional(Type.String({ description: `Kind is ${kind.kind}.` })),
-        metadata: Type.Optional(Type.Object({}, { description: 'Standard object metadata.' })),
+        // The API server owns metadata's schema and refuses anything but `type: object` here.
+        metadata: Type.Optional(Type.Unsafe<Record<string, unknown>>({ type: 'object' })),
         spec: kind.spec,
         status: Type.Optional(kind.status),
       },
