@@ -28,6 +28,12 @@ export const METHOD_OVERRIDE_HEADERS = [
   'x-method-override',
 ] as const;
 
+/**
+ * Headers some frameworks (Symfony, IIS URL Rewrite) read to replace the request path. The sidecar
+ * authorizes the path on the request line, so these are refused for the same reason.
+ */
+export const PATH_OVERRIDE_HEADERS = ['x-original-url', 'x-rewrite-url'] as const;
+
 /** Why the request is refused before its token is read, or undefined when its headers are fine. */
 export function findHeaderProblem(headers: IncomingHttpHeaders): string | undefined {
   for (const name of Object.keys(headers)) {
@@ -38,6 +44,11 @@ export function findHeaderProblem(headers: IncomingHttpHeaders): string | undefi
   for (const name of METHOD_OVERRIDE_HEADERS) {
     if (headers[name] !== undefined) {
       return `the ${name} header is not accepted: the method on the request line is the one authorized`;
+    }
+  }
+  for (const name of PATH_OVERRIDE_HEADERS) {
+    if (headers[name] !== undefined) {
+      return `the ${name} header is not accepted: the path on the request line is the one authorized`;
     }
   }
   return undefined;

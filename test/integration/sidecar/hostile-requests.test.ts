@@ -92,17 +92,25 @@ const asReader = async (path: string, extra: string[] = [], method = 'GET') => (
   path,
   headers: [...bearer(readerToken), ...extra],
 });
-const withToken = (token: () => Promise<string> | string, path = '/orders/1') => async () => ({
-  method: 'GET',
-  path,
-  headers: bearer(await tok(token())),
-});
+const withToken =
+  (token: () => Promise<string> | string, path = '/orders/1') =>
+  async () => ({
+    method: 'GET',
+    path,
+    headers: bearer(await tok(token())),
+  });
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const header = (t: string) => JSON.parse(Buffer.from(t.split('.')[0] as string, 'base64url').toString()) as object;
+const header = (t: string) =>
+  JSON.parse(Buffer.from(t.split('.')[0] as string, 'base64url').toString()) as object;
 
 const CASES: HostileCase[] = [
   // --- no or unusable credentials --------------------------------------------------------------
-  { name: 'no Authorization header', status: 401, code: 'token_missing', request: async () => get('/orders/1') },
+  {
+    name: 'no Authorization header',
+    status: 401,
+    code: 'token_missing',
+    request: async () => get('/orders/1'),
+  },
   {
     name: 'Basic credentials',
     status: 401,
@@ -197,7 +205,9 @@ const CASES: HostileCase[] = [
     name: 'ES256 in the header over an RSA key',
     status: 401,
     code: 'algorithm_not_allowed',
-    request: withToken(() => reassemble(readerToken, { ...header(readerToken), alg: 'ES256' }, readerToken.split('.')[2] as string)),
+    request: withToken(() =>
+      reassemble(readerToken, { ...header(readerToken), alg: 'ES256' }, readerToken.split('.')[2] as string),
+    ),
   },
   {
     name: 'a jku header pointing at the attacker keys',
@@ -237,7 +247,11 @@ const CASES: HostileCase[] = [
     status: 401,
     code: 'token_malformed',
     request: withToken(() =>
-      signRawRs256(key, { alg: 'RS256', kid: key.kid, crit: ['urn:x-critical'], 'urn:x-critical': true }, payloadOf(readerToken)),
+      signRawRs256(
+        key,
+        { alg: 'RS256', kid: key.kid, crit: ['urn:x-critical'], 'urn:x-critical': true },
+        payloadOf(readerToken),
+      ),
     ),
   },
   {
@@ -363,15 +377,30 @@ const CASES: HostileCase[] = [
     code: 'permission_denied',
     request: () => asReader('/orders/1', [], 'DELETE'),
   },
-  { name: 'a path outside the role', status: 403, code: 'permission_denied', request: () => asReader('/admin/users') },
+  {
+    name: 'a path outside the role',
+    status: 403,
+    code: 'permission_denied',
+    request: () => asReader('/admin/users'),
+  },
   {
     name: 'the admin API on the public port',
     status: 403,
     code: 'permission_denied',
     request: () => asReader('/v1/config'),
   },
-  { name: 'TRACE', status: 403, code: 'permission_denied', request: () => asReader('/orders/1', [], 'TRACE') },
-  { name: 'PROPFIND', status: 403, code: 'permission_denied', request: () => asReader('/orders/1', [], 'PROPFIND') },
+  {
+    name: 'TRACE',
+    status: 403,
+    code: 'permission_denied',
+    request: () => asReader('/orders/1', [], 'TRACE'),
+  },
+  {
+    name: 'PROPFIND',
+    status: 403,
+    code: 'permission_denied',
+    request: () => asReader('/orders/1', [], 'PROPFIND'),
+  },
   {
     name: 'an access None permission beats a grant',
     status: 403,
@@ -379,7 +408,12 @@ const CASES: HostileCase[] = [
     request: withToken(() => mint(key, [scope('writer')]), '/orders/secret/plans'),
   },
   // --- paths ------------------------------------------------------------------------------------
-  { name: 'a dot-dot segment', status: 400, code: 'request_invalid', request: () => asReader('/orders/../admin/users') },
+  {
+    name: 'a dot-dot segment',
+    status: 400,
+    code: 'request_invalid',
+    request: () => asReader('/orders/../admin/users'),
+  },
   { name: 'a dot segment', status: 400, code: 'request_invalid', request: () => asReader('/orders/./1') },
   {
     name: 'an encoded dot-dot',
@@ -393,13 +427,43 @@ const CASES: HostileCase[] = [
     code: 'request_invalid',
     request: () => asReader('/orders/.%2E/admin/users'),
   },
-  { name: 'an encoded slash', status: 400, code: 'request_invalid', request: () => asReader('/orders%2F..%2Fadmin') },
+  {
+    name: 'an encoded slash',
+    status: 400,
+    code: 'request_invalid',
+    request: () => asReader('/orders%2F..%2Fadmin'),
+  },
   { name: 'a backslash', status: 400, code: 'request_invalid', request: () => asReader('/orders/..\\admin') },
-  { name: 'a double encoding', status: 400, code: 'request_invalid', request: () => asReader('/orders/%252e%252e/admin') },
-  { name: 'a path parameter', status: 400, code: 'request_invalid', request: () => asReader('/orders/1;/../../admin') },
-  { name: 'an overlong UTF-8 dot', status: 400, code: 'request_invalid', request: () => asReader('/orders/%c0%ae%c0%ae/admin') },
-  { name: 'an encoded NUL', status: 400, code: 'request_invalid', request: () => asReader('/orders/1%00.json') },
-  { name: 'an absolute-form target', status: 400, code: 'request_invalid', request: () => asReader('http://evil.test/admin') },
+  {
+    name: 'a double encoding',
+    status: 400,
+    code: 'request_invalid',
+    request: () => asReader('/orders/%252e%252e/admin'),
+  },
+  {
+    name: 'a path parameter',
+    status: 400,
+    code: 'request_invalid',
+    request: () => asReader('/orders/1;/../../admin'),
+  },
+  {
+    name: 'an overlong UTF-8 dot',
+    status: 400,
+    code: 'request_invalid',
+    request: () => asReader('/orders/%c0%ae%c0%ae/admin'),
+  },
+  {
+    name: 'an encoded NUL',
+    status: 400,
+    code: 'request_invalid',
+    request: () => asReader('/orders/1%00.json'),
+  },
+  {
+    name: 'an absolute-form target',
+    status: 400,
+    code: 'request_invalid',
+    request: () => asReader('http://evil.test/admin'),
+  },
   // --- headers ----------------------------------------------------------------------------------
   {
     name: 'X-HTTP-Method-Override',
@@ -418,6 +482,12 @@ const CASES: HostileCase[] = [
     status: 400,
     code: 'request_invalid',
     request: () => asReader('/orders/1', ['X-Method-Override', 'PUT']),
+  },
+  {
+    name: 'X-Original-URL',
+    status: 400,
+    code: 'request_invalid',
+    request: () => asReader('/orders/1', ['X-Original-URL', '/admin/users']),
   },
   {
     name: 'a spoofed x-scopegate-roles',
@@ -449,7 +519,8 @@ describe('hostile and wrong requests through the real sidecar process', () => {
     const res = await send(sidecar.listenUrl, await request());
     expect({ status: res.status, code: res.json.code }).toEqual({ status, code });
     expect(res.headers['content-type']).toContain('application/json');
-    if (status === 401) expect(res.headers['www-authenticate']).toMatch(/^Bearer( error="invalid_token".*)?$/);
+    if (status === 401)
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer( error="invalid_token".*)?$/);
     if (status === 403) expect(res.headers['www-authenticate']).toMatch(/^Bearer error="insufficient_scope"/);
     expect(upstream.seen.length).toBe(before);
   });
@@ -459,7 +530,15 @@ describe('allowed requests through the real sidecar process', () => {
   it('reach the upstream with identity headers, the normalised path and no Authorization', async () => {
     const res = await send(sidecar.listenUrl, {
       path: '//orders///42/?expand=items&x=%20y',
-      headers: [...bearer(readerToken), 'x-request-id', 'trace-123', 'connection', 'keep-alive, x-hop', 'x-hop', 'secret'],
+      headers: [
+        ...bearer(readerToken),
+        'x-request-id',
+        'trace-123',
+        'connection',
+        'keep-alive, x-hop',
+        'x-hop',
+        'secret',
+      ],
     });
     expect(res.status).toBe(200);
     expect(res.headers['x-request-id']).toBe('trace-123');
@@ -475,8 +554,15 @@ describe('allowed requests through the real sidecar process', () => {
   });
 
   it('name every role of the caller and the admin ID of the one that matched', async () => {
-    const token = await tok(mint(key, [scope('reader'), scope('writer'), scope('unknown-role'), scope('admin', 'other')]));
-    const res = await send(sidecar.listenUrl, { method: 'POST', path: '/orders', headers: bearer(token), body: '{}' });
+    const token = await tok(
+      mint(key, [scope('reader'), scope('writer'), scope('unknown-role'), scope('admin', 'other')]),
+    );
+    const res = await send(sidecar.listenUrl, {
+      method: 'POST',
+      path: '/orders',
+      headers: bearer(token),
+      body: '{}',
+    });
     expect(res.status).toBe(200);
     const seen = upstream.seen.at(-1)!;
     expect(seen.method).toBe('POST');
@@ -485,7 +571,10 @@ describe('allowed requests through the real sidecar process', () => {
   });
 
   it('generate an x-request-id when the caller sends none or a bad one', async () => {
-    const res = await send(sidecar.listenUrl, { path: '/orders/1', headers: [...bearer(readerToken), 'x-request-id', 'bad id'] });
+    const res = await send(sidecar.listenUrl, {
+      path: '/orders/1',
+      headers: [...bearer(readerToken), 'x-request-id', 'bad id'],
+    });
     expect(res.status).toBe(200);
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(upstream.seen.at(-1)!.headers['x-request-id']).toBe(res.headers['x-request-id']);

@@ -56,7 +56,9 @@ function bundleConfig(revision: number, roles = ['reader']) {
     revision,
     now: new Date(),
     namespace: 'shop',
-    servers: [{ resource: server, keys: { keys: [key.publicJwk as never] }, keysFetchedAt: new Date().toISOString() }],
+    servers: [
+      { resource: server, keys: { keys: [key.publicJwk as never] }, keysFetchedAt: new Date().toISOString() },
+    ],
     roles: apiRoles,
   });
 }
@@ -100,7 +102,16 @@ afterAll(async () => {
 
 const start = () =>
   startSidecarProcess(
-    ['--upstream', upstream.url, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--audit-log', join(dir, 'audit.jsonl')],
+    [
+      '--upstream',
+      upstream.url,
+      '--listen',
+      '127.0.0.1:0',
+      '--admin',
+      '127.0.0.1:0',
+      '--audit-log',
+      join(dir, 'audit.jsonl'),
+    ],
     {
       SCOPEGATE_CONFIG_PUBLIC_KEY: join(dir, 'operator.pem'),
       SCOPEGATE_CONFIG_DIR: join(dir, 'state'),
@@ -108,7 +119,12 @@ const start = () =>
     },
   );
 const push = (jws: string) =>
-  send(sidecar!.adminUrl, { method: 'PUT', path: '/v1/config', headers: ['content-type', 'application/jose'], body: jws });
+  send(sidecar!.adminUrl, {
+    method: 'PUT',
+    path: '/v1/config',
+    headers: ['content-type', 'application/jose'],
+    body: jws,
+  });
 const readerCall = async () =>
   send(sidecar!.listenUrl, { path: '/orders/1', headers: bearer(await mint(key, [scope('reader')])) });
 
@@ -146,15 +162,23 @@ describe('in-cluster config delivery through the real CLI process', () => {
       expect(res.json.code).toBe('config_revision_stale');
     }
     expect((await readerCall()).status).toBe(200);
-    const newer = await push(await signConfigBundle(bundleConfig(11, ['reader', 'auditor']), operatorKey.privateKey));
+    const newer = await push(
+      await signConfigBundle(bundleConfig(11, ['reader', 'auditor']), operatorKey.privateKey),
+    );
     expect(newer.status).toBe(200);
-    expect((await send(sidecar.adminUrl, { path: '/v1/config' })).json).toMatchObject({ revision: 11, roles: 2 });
+    expect((await send(sidecar.adminUrl, { path: '/v1/config' })).json).toMatchObject({
+      revision: 11,
+      roles: 2,
+    });
   });
 
   it('enforces the persisted bundle right after a restart', async () => {
     sidecar = await start();
     expect((await readerCall()).status).toBe(200);
-    expect((await send(sidecar.adminUrl, { path: '/v1/config' })).json).toMatchObject({ revision: 11, source: 'persisted' });
+    expect((await send(sidecar.adminUrl, { path: '/v1/config' })).json).toMatchObject({
+      revision: 11,
+      source: 'persisted',
+    });
     expect(sidecar.logs().some((l) => l['msg'] === 'applied the persisted config')).toBe(true);
   });
 
@@ -163,7 +187,10 @@ describe('in-cluster config delivery through the real CLI process', () => {
     const [header, payload, signature] = (await readFile(file, 'utf8')).split('.');
     const claims = JSON.parse(Buffer.from(payload as string, 'base64url').toString()) as { revision: number };
     claims.revision = 999;
-    await writeFile(file, `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`);
+    await writeFile(
+      file,
+      `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`,
+    );
     sidecar = await start();
     expect((await readerCall()).json.code).toBe('config_missing');
     const line = sidecar.logs().find((l) => String(l['msg']).startsWith('ignored the persisted config'));
@@ -175,7 +202,10 @@ describe('in-cluster config delivery through the real CLI process', () => {
     await push(await signConfigBundle(bundleConfig(20), operatorKey.privateKey));
     const other = await signingKey('k-new');
     for (let i = 0; i < 3; i++) {
-      const res = await send(sidecar.listenUrl, { path: '/orders/1', headers: bearer(await mint(other, [scope('reader')])) });
+      const res = await send(sidecar.listenUrl, {
+        path: '/orders/1',
+        headers: bearer(await mint(other, [scope('reader')])),
+      });
       expect(res.json.code).toBe('key_unknown');
     }
     await until(() => operator.refreshes.length > 0 || undefined);

@@ -111,11 +111,19 @@ describe('streaming', () => {
     const target = new URL(sidecar.listenUrl);
     const bytes = await new Promise<number>((resolve, reject) => {
       http
-        .get({ host: target.hostname, port: target.port, path: `/download/${64 * 1024 * 1024}`, headers: { authorization: `Bearer ${writer}` } }, (res) => {
-          let total = 0;
-          res.on('data', (c: Buffer) => (total += c.length));
-          res.on('end', () => resolve(total));
-        })
+        .get(
+          {
+            host: target.hostname,
+            port: target.port,
+            path: `/download/${64 * 1024 * 1024}`,
+            headers: { authorization: `Bearer ${writer}` },
+          },
+          (res) => {
+            let total = 0;
+            res.on('data', (c: Buffer) => (total += c.length));
+            res.on('end', () => resolve(total));
+          },
+        )
         .on('error', reject);
     });
     expect(bytes).toBe(64 * 1024 * 1024);
@@ -145,9 +153,11 @@ describe('the real process', () => {
     expect((await send(sidecar.listenUrl, { path: '/orders/1' })).status).toBe(401);
     const metrics = await send(sidecar.adminUrl, { path: '/metrics' });
     expect(metrics.status).toBe(200);
-    const promtool = await promisify(execFile)('sh', ['-c', 'promtool check metrics < "$0"', await saved(metrics.body)]).catch(
-      (error: { stdout: string; stderr: string; code: number }) => error,
-    );
+    const promtool = await promisify(execFile)('sh', [
+      '-c',
+      'promtool check metrics < "$0"',
+      await saved(metrics.body),
+    ]).catch((error: { stdout: string; stderr: string; code: number }) => error);
     expect({ stdout: promtool.stdout, stderr: promtool.stderr }).toEqual({ stdout: '', stderr: '' });
     expect(metrics.body).toContain('scopegate_sidecar_requests_total{decision="allow",reason="allowed"} 1');
     expect(metrics.body).toContain('process_resident_memory_bytes');
@@ -159,7 +169,9 @@ describe('the real process', () => {
     expect(res.status).toBe(200);
     expect(res.body).toBe('slow done');
     expect(await stopped).toBe(0);
-    await expect(send(sidecar.listenUrl, { path: '/orders/1', headers: bearer(writer) })).rejects.toThrow(/ECONNREFUSED/);
+    await expect(send(sidecar.listenUrl, { path: '/orders/1', headers: bearer(writer) })).rejects.toThrow(
+      /ECONNREFUSED/,
+    );
     expect(sidecar.logs().find((l) => l['msg'] === 'sidecar stopped')).toMatchObject({ drained: true });
   });
 });

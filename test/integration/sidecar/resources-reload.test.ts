@@ -39,7 +39,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'scopegate-reload-'));
   file = join(dir, 'resources.yaml');
   await writeFile(file, resourcesYaml({ inlineKeys: [key.publicJwk] }));
-  sidecar = await startInProcess({ upstream: upstream.url, resources: file }, { resourcesPollIntervalMs: 500 });
+  sidecar = await startInProcess(
+    { upstream: upstream.url, resources: file },
+    { resourcesPollIntervalMs: 500 },
+  );
 });
 
 afterAll(async () => {
@@ -48,13 +51,20 @@ afterAll(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
-const revision = async () => (await send(sidecar.adminUrl, { path: '/v1/config' })).json['revision'] as number;
+const revision = async () =>
+  (await send(sidecar.adminUrl, { path: '/v1/config' })).json['revision'] as number;
 const auditorCall = async () =>
-  (await send(sidecar.listenUrl, { path: '/reports/q1', headers: bearer(await mint(key, [scope('auditor')])) })).json.code ??
-  'ok';
+  (
+    await send(sidecar.listenUrl, {
+      path: '/reports/q1',
+      headers: bearer(await mint(key, [scope('auditor')])),
+    })
+  ).json.code ?? 'ok';
 const reloads = async (result: string) => {
   const body = (await send(sidecar.adminUrl, { path: '/metrics' })).body;
-  const line = body.split('\n').find((l) => l.startsWith(`scopegate_sidecar_config_reloads_total{source="file",result="${result}"}`));
+  const line = body
+    .split('\n')
+    .find((l) => l.startsWith(`scopegate_sidecar_config_reloads_total{source="file",result="${result}"}`));
   return line === undefined ? 0 : Number(line.split(' ')[1]);
 };
 
@@ -81,7 +91,9 @@ describe('resources file reload', () => {
     await until(async () => ((await reloads('invalid')) === 1 ? true : undefined));
     expect(await revision()).toBe(2);
     expect(await auditorCall()).toBe('ok');
-    const logged = sidecar.logs.find((l) => l['msg'] === 'refused the new resources file; keeping the last good config');
+    const logged = sidecar.logs.find(
+      (l) => l['msg'] === 'refused the new resources file; keeping the last good config',
+    );
     expect((logged?.['errors'] as string[])[0]).toMatch(
       /document 6 \(ApiRole auditor\): spec\.permissions\[0\]\.access: Unsupported value/,
     );
@@ -95,7 +107,10 @@ describe('resources file reload', () => {
 
   it('refuses an invalid file at start (the real CLI), naming the document, field and reason', async () => {
     const bad = join(dir, 'bad.yaml');
-    await writeFile(bad, resourcesYaml({ inlineKeys: [key.publicJwk] }).replace('issuer: https://legacy.test', 'issuer: ""'));
+    await writeFile(
+      bad,
+      resourcesYaml({ inlineKeys: [key.publicJwk] }).replace('issuer: https://legacy.test', 'issuer: ""'),
+    );
     const { code, stderr } = await runSidecarCli([
       '--resources',
       bad,
@@ -111,7 +126,9 @@ describe('resources file reload', () => {
       '127.0.0.1:0',
     ]);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/invalid resources file:\n.*bad\.yaml, document 2 \(AuthorizationServer legacy\): spec\.issuer: /);
+    expect(stderr).toMatch(
+      /invalid resources file:\n.*bad\.yaml, document 2 \(AuthorizationServer legacy\): spec\.issuer: /,
+    );
   });
 
   it('refuses wrong usage with exit code 2', async () => {

@@ -36,7 +36,8 @@ afterAll(async () => {
 });
 
 const call = async (key: SigningKey) =>
-  (await send(sidecar.listenUrl, { path: '/orders/1', headers: bearer(await mint(key, [scope('reader')])) })).status;
+  (await send(sidecar.listenUrl, { path: '/orders/1', headers: bearer(await mint(key, [scope('reader')])) }))
+    .status;
 const config = async () => (await send(sidecar.adminUrl, { path: '/v1/config' })).json;
 const metric = async (name: string) => {
   const body = (await send(sidecar.adminUrl, { path: '/metrics' })).body;
@@ -48,9 +49,13 @@ describe('standalone keys from a real HTTPS JWKS endpoint', () => {
     expect(await call(k1)).toBe(200);
     expect(await config()).toMatchObject({
       revision: 1,
-      authorizationServers: expect.arrayContaining([expect.objectContaining({ server: 'shop/okta', keys: 1 })]),
+      authorizationServers: expect.arrayContaining([
+        expect.objectContaining({ server: 'shop/okta', keys: 1 }),
+      ]),
     });
-    expect(await metric('scopegate_sidecar_server_keys')).toContain('scopegate_sidecar_server_keys{server="shop/okta"} 1');
+    expect(await metric('scopegate_sidecar_server_keys')).toContain(
+      'scopegate_sidecar_server_keys{server="shop/okta"} 1',
+    );
   });
 
   it('accepts a rotated key within 5 s of its first use (unknown-kid refetch)', async () => {
@@ -81,10 +86,14 @@ describe('standalone keys from a real HTTPS JWKS endpoint', () => {
     await until(() => jwks.fetches > before || undefined, 7000);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await call(k1)).toBe(200);
-    expect(await metric('scopegate_sidecar_jwks_fetches_total{server="shop/okta",result="http_error"}')).toHaveLength(1);
+    expect(
+      await metric('scopegate_sidecar_jwks_fetches_total{server="shop/okta",result="http_error"}'),
+    ).toHaveLength(1);
     const servers = (await config()).authorizationServers as { server: string; keys: number }[];
     expect(servers.find((s) => s.server === 'shop/okta')?.keys).toBe(2);
-    expect(sidecar.logs.some((l) => l['msg'] === 'fetching signing keys failed; keeping the last good keys')).toBe(true);
+    expect(
+      sidecar.logs.some((l) => l['msg'] === 'fetching signing keys failed; keeping the last good keys'),
+    ).toBe(true);
     jwks.setDown(false);
   });
 });

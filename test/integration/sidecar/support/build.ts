@@ -27,10 +27,14 @@ export async function ensureBuilt(): Promise<void> {
   if (built >= newestMtime(join(REPO, 'sidecar/src'))) return;
   try {
     // Asynchronous, so the vitest worker stays responsive during the build.
-    await promisify(execFile)(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], {
-      cwd: REPO,
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    await promisify(execFile)(
+      process.execPath,
+      [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'],
+      {
+        cwd: REPO,
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
   } catch {
     // Type errors elsewhere in the workspace do not stop tsc from emitting; the CLI check below decides.
   }

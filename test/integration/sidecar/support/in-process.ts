@@ -19,7 +19,8 @@ export async function startInProcess(
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -33,14 +34,21 @@ export async function startInProcess(
     logLevel: 'info',
     ...(options.mode === 'in-cluster'
       ? {}
-      : { mode: 'standalone', tenant: { cloudName: CLOUD, orgId: ORG, cloudDomain: 'zscaler.net' }, forwardAuthorization: false }),
+      : {
+          mode: 'standalone',
+          tenant: { cloudName: CLOUD, orgId: ORG, cloudDomain: 'zscaler.net' },
+          forwardAuthorization: false,
+        }),
     ...options,
   } as SidecarOptions;
   const running = await startSidecar(full, { logger, tuning, processMetrics: false });
   return Object.assign(running, { logs });
 }
 
-export async function until<T>(probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+export async function until<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -49,7 +49,9 @@ export async function mint(key: SigningKey, scopes: string[], options: MintOptio
     ...(options.notBefore === undefined ? {} : { nbf: now + options.notBefore }),
     ...options.claims,
   };
-  return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT', ...options.header }).sign(key.privateKey);
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT', ...options.header })
+    .sign(key.privateKey);
 }
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -93,7 +95,11 @@ export async function signPayload(
 }
 
 /** Signs any header and payload with RS256 by hand (jose refuses to produce some hostile headers). */
-export function signRawRs256(key: SigningKey, header: Record<string, unknown>, payload: Record<string, unknown>): string {
+export function signRawRs256(
+  key: SigningKey,
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+): string {
   const input = `${b64(header)}.${b64(payload)}`;
   const signature = sign('sha256', Buffer.from(input), KeyObject.from(key.privateKey as never));
   return `${input}.${signature.toString('base64url')}`;
