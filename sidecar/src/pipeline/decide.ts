@@ -11,7 +11,7 @@ import { normalizePath } from '../policy/normalize-path.js';
 import type { CompiledConfig } from './compile-config.js';
 import { REASONS, type ReasonCode } from './reasons.js';
 import { rolesFromScopes } from './scope-roles.js';
-import type { TokenCache } from './token-cache.js';
+import type { TokenCache, VerifiedIdentity } from './token-cache.js';
 import { verifyWithIssuer } from './verify-issuer.js';
 
 export { compileConfig, type CompiledConfig, type CompiledServer } from './compile-config.js';
@@ -98,23 +98,20 @@ export async function decide(
     steps.push({ step: 'token', ok: false, detail: bearer.detail });
     return conclude(bearer.reason, at, bearer.detail);
   }
-  const shape = inspectToken(bearer.token);
-  if (!shape.ok) {
-    steps.push({ step: 'token', ok: false, detail: shape.detail });
-    return conclude('token_malformed', at, shape.detail);
-  }
-  steps.push({ step: 'token', ok: true, detail: describeToken(shape.token) });
-
+  // A cached token passed every check below before; skip straight to its verified identity.
   let identity = cache?.get(compiled, bearer.token, now);
   if (identity !== undefined) {
-    steps.push({
-      step: 'issuer',
-      ok: true,
-      detail: `AuthorizationServer ${identity.server} (verified earlier, cached)`,
-    });
-    steps.push({ step: 'signature', ok: true, detail: 'verified earlier (cached until exp)' });
+    steps.push({ step: 'token', ok: true, detail: 'a compact JWS (verified earlier, cached until exp)' });
+    steps.push({ step: 'issuer', ok: true, detail: `AuthorizationServer ${identity.server} (cached)` });
+    steps.push({ step: 'signature', ok: true, detail: `${describeCachedKey(identity)} (cached)` });
     steps.push({ step: 'claims', ok: true, detail: 'verified earlier (cached until exp)' });
   } else {
+    const shape = inspectToken(bearer.token);
+    if (!shape.ok) {
+      steps.push({ step: 'token', ok: false, detail: shape.detail });
+      return conclude('token_malformed', at, shape.detail);
+    }
+    steps.push({ step: 'token', ok: true, detail: describeToken(shape.token) });
     const verified = await verifyWithIssuer(compiled, bearer.token, shape.token, now, steps);
     if (!verified.ok) {
       const unknownKid = verified.unknownKid === undefined ? {} : { unknownKid: verified.unknownKid };
@@ -168,4 +165,8 @@ const SHOW_DETAIL = new Set<ReasonCode>(['request_invalid', 'token_missing', 'to
 function describeToken(token: UnverifiedToken): string {
   const kid = token.header['kid'];
   return `a compact JWS, alg ${quote(token.header['alg'] as string)}${typeof kid === 'string' ? `, kid ${quote(kid)}` : ', no kid'}`;
+}
+
+function describeCachedKey(identity: VerifiedIdentity): string {
+  return `key ${identity.key.kid === undefined ? '(no kid)' : quote(identity.key.kid)} (${identity.key.alg}) of ${identity.server}`;
 }

@@ -29,6 +29,8 @@ export const MAX_URL_LENGTH = 8192;
 const RAW_SEGMENT_CHAR = /^[A-Za-z0-9\-._~!$&'()*+,=:@]$/;
 const PLAIN_SEGMENT = /^[A-Za-z0-9\-._~!$&'()*+,=:@]+$/;
 const HEX2 = /^[0-9A-Fa-f]{2}$/;
+/** Printable ASCII except `#`: the query is forwarded as received, so it must be unambiguous too. */
+const QUERY = /^[!"$-~]*$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function normalizePath(url: string): NormalizedUrl {
@@ -40,9 +42,10 @@ export function normalizePath(url: string): NormalizedUrl {
   const q = url.indexOf('?');
   const rawPath = q < 0 ? url : url.slice(0, q);
   const search = q < 0 ? '' : url.slice(q);
-  const badQuery = [...search].find((c) => c < '!' || c > '~' || c === '#');
-  if (badQuery !== undefined)
-    return { ok: false, message: `the query string contains ${describeChar(badQuery)}` };
+  if (!QUERY.test(search)) {
+    const bad = [...search].find((c) => c < '!' || c > '~' || c === '#') as string;
+    return { ok: false, message: `the query string contains ${describeChar(bad)}` };
+  }
   const segments: string[] = [];
   for (const raw of rawPath.split('/')) {
     if (raw === '') continue;
