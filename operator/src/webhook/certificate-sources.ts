@@ -111,16 +111,15 @@ export class SelfManagedCertificates implements CertificateSource {
   }
 
   /**
-   * One round: read the Secret; as leader, first make the API server trust the stored CA bundle, then
-   * take at most one step of the plan (so a new CA is trusted a full round before it signs the
-   * certificate replicas serve); finally serve what the Secret holds.
+   * One round: read the Secret; as leader, make the API server trust the stored CA bundle and, only if
+   * that worked, take at most one step of the plan (so a new CA is trusted a full round before it
+   * signs the certificate replicas serve); finally serve what the Secret holds.
    */
   async runRound(): Promise<void> {
     const { store, logger } = this.deps;
     const stored = await store.read();
     let material = stored.material;
-    if (this.deps.isLeader()) {
-      if (material !== undefined) await this.trust(material.caBundle);
+    if (this.deps.isLeader() && (material === undefined || (await this.trust(material.caBundle)))) {
       const plan = planWebhookCertificates(material, this.options.hosts, this.deps.now());
       if (plan.action !== 'keep') {
         logger.info({ action: plan.action, reason: plan.reason }, 'updating webhook certificates');
@@ -133,6 +132,7 @@ export class SelfManagedCertificates implements CertificateSource {
         );
         await store.write(next, stored.resourceVersion);
         material = next;
+        // Safe to serve even if this fails: a step never changes both the CA and the serving certificate.
         await this.trust(material.caBundle);
       }
     }
@@ -143,10 +143,20 @@ export class SelfManagedCertificates implements CertificateSource {
     this.serve(material.serving);
   }
 
-  private async trust(caBundle: string): Promise<void> {
-    const changed = await this.deps.caBundleTarget.ensure(caBundle);
-    if (changed > 0)
-      this.deps.logger.info({ webhooks: changed }, 'patched caBundle into the webhook configuration');
+  /** Resolves false (after logging why) when the caBundle could not be checked or patched. */
+  private async trust(caBundle: string): Promise<boolean> {
+    try {
+      const changed = await this.deps.caBundleTarget.ensure(caBundle);
+      if (changed > 0)
+        this.deps.logger.info({ webhooks: changed }, 'patched caBundle into the webhook configuration');
+      return true;
+    } catch (error) {
+      this.deps.logger.warn(
+        { err: errorMessage(error) },
+        'cannot update the caBundle of the webhook configuration',
+      );
+      return false;
+    }
   }
 
   private serve(pair: KeyPairPem): void {

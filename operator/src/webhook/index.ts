@@ -12,6 +12,7 @@ import type { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { KubeClient } from '../kube/client.js';
+import { createEventRecorder, type EventRecorder } from '../kube/events.js';
 import { realTimers, type Timers } from '../kube/timers.js';
 import { createCaBundleTarget } from './ca-bundle.js';
 import { FileCertificates, SelfManagedCertificates, type CertificateSource } from './certificate-sources.js';
@@ -41,6 +42,8 @@ export interface AdmissionWebhookDeps {
   version: string;
   /** This replica's name, for the Events it records. */
   instance: string;
+  /** Where Warning Events about unprotected pods go (default: a recorder of our own). */
+  events?: EventRecorder;
   namespace: string;
   timers?: Timers;
 }
@@ -116,9 +119,25 @@ export async function startAdmissionWebhook(
           intervalMs: options.unprotectedPods.intervalMs,
           repeatAfterMs: options.unprotectedPods.repeatAfterMs,
           excludedNamespaces: options.excludedNamespaces,
-          instance: deps.instance,
         },
-        { kube: deps.kube, logger, gauge: metrics.unprotectedPods, timers, isLeader: deps.isLeader },
+        {
+          kube: deps.kube,
+          events:
+            deps.events ??
+            createEventRecorder(
+              deps.kube,
+              { controller: 'scopegate.io/operator', instance: deps.instance },
+              (error) =>
+                logger.warn(
+                  { err: error instanceof Error ? error.message : String(error) },
+                  'could not record an Event',
+                ),
+            ),
+          logger,
+          gauge: metrics.unprotectedPods,
+          timers,
+          isLeader: deps.isLeader,
+        },
       )
     : undefined;
 

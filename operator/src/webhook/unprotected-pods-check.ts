@@ -7,6 +7,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Gauge } from 'prom-client';
 import type { KubeClient } from '../kube/client.js';
+import type { EventRecorder } from '../kube/events.js';
 import type { Timers } from '../kube/timers.js';
 import { INJECT_LABEL } from './labels.js';
 import { findUnprotectedPods, planUnprotectedPodEvents, type UnprotectedPod } from './unprotected-pods.js';
@@ -17,12 +18,11 @@ export interface UnprotectedPodsCheckOptions {
   intervalMs: number;
   repeatAfterMs: number;
   excludedNamespaces: readonly string[];
-  /** `reportingInstance` of the Events: the operator pod's name. */
-  instance: string;
 }
 
 export interface UnprotectedPodsCheckDeps {
   kube: KubeClient;
+  events: EventRecorder;
   logger: Logger;
   gauge: Gauge;
   timers: Timers;
@@ -128,40 +128,13 @@ export class UnprotectedPodsCheck {
         { pod: `${pod.namespace}/${pod.name}` },
         'opted-in pod runs without the scopegate sidecar',
       );
-      await this.recordEvent(pod).catch((error: unknown) =>
-        this.deps.logger.warn(
-          { err: error instanceof Error ? error.message : String(error) },
-          'could not record Event',
-        ),
+      this.deps.events.warning(
+        { apiVersion: 'v1', kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid },
+        UNPROTECTED_POD_EVENT_REASON,
+        pod.message,
+        'Check',
       );
     }
     return found;
-  }
-
-  private async recordEvent(pod: UnprotectedPod): Promise<void> {
-    const now = new Date(this.deps.timers.now()).toISOString();
-    await this.deps.kube.request('POST', `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/events`, {
-      body: {
-        apiVersion: 'v1',
-        kind: 'Event',
-        metadata: { generateName: `${pod.name}.`, namespace: pod.namespace },
-        involvedObject: {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          namespace: pod.namespace,
-          name: pod.name,
-          uid: pod.uid,
-        },
-        type: 'Warning',
-        reason: UNPROTECTED_POD_EVENT_REASON,
-        message: pod.message,
-        source: { component: 'scopegate-operator' },
-        reportingComponent: 'scopegate.io/operator',
-        reportingInstance: this.options.instance,
-        firstTimestamp: now,
-        lastTimestamp: now,
-        count: 1,
-      },
-    });
   }
 }

@@ -100,6 +100,25 @@ describe('SelfManagedCertificates', () => {
     expect(store.writes).toEqual([]);
   });
 
+  it('serves a first certificate even when the webhook configuration cannot be patched yet', async () => {
+    const { store, ensure, served, source } = setup({ leader: true });
+    ensure.mockRejectedValue(new Error('404 NotFound'));
+    await source.runRound();
+    expect(store.writes).toHaveLength(1);
+    expect(served).toEqual([store.writes[0]?.material.serving]);
+  });
+
+  it('takes no step while the stored CA bundle cannot be made trusted', async () => {
+    const due = { ...existing, serving: { ...existing.serving, keyPem: existing.ca.keyPem } };
+    const { store, ensure, source } = setup({
+      leader: true,
+      stored: { material: due, resourceVersion: '7' },
+    });
+    ensure.mockRejectedValue(new Error('503'));
+    await source.runRound();
+    expect(store.writes).toEqual([]);
+  });
+
   it('updates with the resourceVersion it read, so a concurrent writer wins and nothing unsaved is served', async () => {
     const stale = { ...existing, serving: { ...existing.serving, keyPem: existing.ca.keyPem } };
     const { store, served, source } = setup({
