@@ -3,7 +3,8 @@
  * to lead), fetches keys (so a new leader has them at once) and serves HTTP; only the leader
  * reconciles statuses, signs bundles and pushes them.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+import { isDeepStrictEqual } from 'node:util';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { GROUP, VERSION, parseDuration, type ApiRole, type AuthorizationServer } from '../../crds/src/index.js';
 import { signConfigBundle } from '../../sidecar/src/config/bundle.js';
@@ -19,6 +20,7 @@ import { fetchJwks, type JwksFetcher } from './jwks/fetch-jwks.js';
 import { KeyStore } from './jwks/key-store.js';
 import { createKubeClient, MERGE_PATCH } from './kube/client.js';
 import { createEventRecorder } from './kube/events.js';
+import { inClusterAuth, kubeconfigAuth, resolveKubeconfigSource, type KubeAuth } from './kube/kubeconfig.js';
 import { Informer, objectKey, type KubeObject } from './kube/informer.js';
 import { LeaderElector } from './kube/leader-election.js';
 import type { OperatorOptions } from './options.js';
@@ -64,22 +66,40 @@ function slimResource<T extends KubeObject>(raw: Record<string, unknown>): T {
   return { ...object, metadata } as T;
 }
 
+/** Same generation, labels and annotations: only the status moved (for CRDs, spec changes bump generation). */
+export function onlyStatusChanged(before: KubeObject, after: KubeObject): boolean {
+  const a = before.metadata as KubeObject['metadata'] & { generation?: number; labels?: unknown; annotations?: unknown };
+  const b = after.metadata as typeof a;
+  return a.generation === b.generation && isDeepStrictEqual(a.labels, b.labels) && isDeepStrictEqual(a.annotations, b.annotations);
+}
+
+/** Pod updates that change nothing the push cares about (most kubelet status updates). */
+export function samePodForPush(before: PodSummary, after: PodSummary): boolean {
+  const strip = (p: PodSummary) => ({ ...p, metadata: { ...p.metadata, resourceVersion: undefined } });
+  return isDeepStrictEqual(strip(before), strip(after));
+}
+
 function collectionPaths(namespaces: string[], prefix: string, plural: string): string[] {
   if (namespaces.length === 0) return [`${prefix}/${plural}`];
   return namespaces.map((ns) => `${prefix}/namespaces/${ns}/${plural}`);
 }
 
-function loadKubeConfig(options: OperatorOptions): KubeConfig {
+/** Our light reader first; client-node (70 MB of generated models) only for exec plugins and the like. */
+async function loadKubeAuth(options: OperatorOptions): Promise<KubeAuth | KubeConfig> {
+  const source = resolveKubeconfigSource({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), env: options.kubeEnv });
+  if (source.kind === 'in-cluster') return inClusterAuth(source.host, source.port);
+  const light = kubeconfigAuth(source.path);
+  if (light.ok) return light.auth;
+  const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();
-  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-  else kc.loadFromDefault();
+  kc.loadFromFile(source.path);
   return kc;
 }
 
 export async function startOperator(options: OperatorOptions, deps: OperatorDeps = {}): Promise<RunningOperator> {
   const log = deps.logger ?? createLogger(options.logLevel);
   const metrics = deps.metrics ?? createOperatorMetrics();
-  const client = await createKubeClient(deps.kubeConfig ?? loadKubeConfig(options));
+  const client = await createKubeClient(deps.kubeConfig ?? (await loadKubeAuth(options)));
   const tenant = options.tenant;
   const now = () => new Date();
   const identity = options.leaderElection.identity;
@@ -236,6 +256,8 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
     };
 
     servers.on((type, server, previous) => {
+      // Our own status writes come back as updates: they change nothing we act on.
+      if (type === 'update' && previous && onlyStatusChanged(previous, server)) return;
       if (type === 'delete') keyStore.untrack(objectKey(server));
       else trackKeys(server);
       const asked = server.metadata.annotations?.[REFRESH_REQUESTED_ANNOTATION];
@@ -246,11 +268,15 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
       enqueueNamespace(server.metadata.namespace ?? '');
       theDistributor.invalidate();
     });
-    roles.on((_type, role) => {
+    roles.on((type, role, previous) => {
+      if (type === 'update' && previous && onlyStatusChanged(previous, role)) return;
       for (const r of roles.list(role.metadata.namespace)) enqueue(API_ROLE_CONTROLLER, objectKey(r));
       theDistributor.invalidate();
     });
-    pods.on(() => theDistributor.invalidate());
+    pods.on((type, pod, previous) => {
+      if (type === 'update' && previous && samePodForPush(previous, pod)) return;
+      theDistributor.invalidate();
+    });
 
     // --- HTTP -----------------------------------------------------------------------------------
     const standbyRefreshAt = new Map<string, number>();

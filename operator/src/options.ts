@@ -27,6 +27,8 @@ export interface OperatorOptions {
   namespaces: string[];
   /** Path of a kubeconfig; undefined = in-cluster when available, else the default kubeconfig. */
   kubeconfig?: string;
+  /** The environment variables that locate the API server when no kubeconfig is given. */
+  kubeEnv: Record<string, string | undefined>;
   httpAddr: HostPort;
   /** The namespace the operator runs in: home of its Secret, ConfigMaps and Lease by default. */
   operatorNamespace: string;
@@ -216,6 +218,11 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
     tenant: { cloudName: cloud ?? '', orgId: orgId ?? '', cloudDomain: cloudDomain ?? '' },
     namespaces,
     ...(raw('kubeconfig') !== undefined ? { kubeconfig: raw('kubeconfig') } : {}),
+    kubeEnv: {
+      KUBERNETES_SERVICE_HOST: env['KUBERNETES_SERVICE_HOST'],
+      KUBERNETES_SERVICE_PORT: env['KUBERNETES_SERVICE_PORT'],
+      HOME: env['HOME'],
+    },
     httpAddr: hostPort('http-addr'),
     operatorNamespace,
     signingSecret: {

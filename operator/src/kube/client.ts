@@ -1,6 +1,6 @@
 /**
- * A small JSON client for the Kubernetes API over node:http(s), authenticated by client-node's
- * KubeConfig (kubeconfig files, in-cluster service account tokens, exec plugins). We keep our own
+ * A small JSON client for the Kubernetes API over node:http(s), authenticated by our own kubeconfig
+ * reader or, for exec plugins and auth providers, client-node's KubeConfig. We keep our own
  * keep-alive agents: client-node builds a new agent, hence a new TLS connection, for every call.
  * Watches get an agent of their own so long-lived streams never starve ordinary requests.
  */
@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAuth } from './kubeconfig.js';
 
 export class KubeApiError extends Error {
   constructor(
@@ -63,27 +64,23 @@ interface Transport {
   watchAgent: http.Agent;
 }
 
-async function transportFor(kc: KubeConfig): Promise<Transport> {
+/** client-node's KubeConfig as a KubeAuth (exec plugins, auth providers): loaded only when needed. */
+export async function authFromKubeConfig(kc: KubeConfig): Promise<KubeAuth> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new TypeError('the kubeconfig has no current cluster');
-  const base = new URL(cluster.server);
   const probe: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(probe);
-  const tls: https.AgentOptions = {
-    ca: probe.ca,
-    cert: probe.cert,
-    key: probe.key,
-    ...(probe.rejectUnauthorized !== undefined ? { rejectUnauthorized: probe.rejectUnauthorized } : {}),
-    ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
-    ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
-  };
-  const makeAgent = (maxSockets: number) =>
-    base.protocol === 'https:'
-      ? new https.Agent({ ...tls, keepAlive: true, maxSockets })
-      : new http.Agent({ keepAlive: true, maxSockets });
   return {
-    base,
-    // Applied per request: service account tokens rotate on disk and exec credentials expire.
+    server: cluster.server,
+    tls: {
+      ...(probe.ca ? { ca: probe.ca as string | Buffer } : {}),
+      ...(probe.cert ? { cert: probe.cert as string | Buffer } : {}),
+      ...(probe.key ? { key: probe.key as string | Buffer } : {}),
+      ...(probe.rejectUnauthorized !== undefined ? { rejectUnauthorized: probe.rejectUnauthorized } : {}),
+      ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
+      ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
+    },
+    // Applied per request: exec credentials expire.
     headers: async () => {
       const opts: https.RequestOptions = {};
       await kc.applyToHTTPSOptions(opts);
@@ -92,9 +89,16 @@ async function transportFor(kc: KubeConfig): Promise<Transport> {
       if (opts.auth) headers['authorization'] = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
       return headers;
     },
-    requestAgent: makeAgent(32),
-    watchAgent: makeAgent(Infinity),
   };
+}
+
+function transportFor(auth: KubeAuth): Transport {
+  const base = new URL(auth.server);
+  const makeAgent = (maxSockets: number) =>
+    base.protocol === 'https:'
+      ? new https.Agent({ ...auth.tls, keepAlive: true, maxSockets })
+      : new http.Agent({ keepAlive: true, maxSockets });
+  return { base, headers: auth.headers, requestAgent: makeAgent(32), watchAgent: makeAgent(Infinity) };
 }
 
 function urlFor(base: URL, path: string, query: RequestOptions['query']): URL {
@@ -116,8 +120,8 @@ function errorFrom(method: string, path: string, status: number, text: string): 
   return new KubeApiError(`${method} ${path}: ${status} ${message}`, status, reason);
 }
 
-export async function createKubeClient(kc: KubeConfig): Promise<KubeClient> {
-  const t = await transportFor(kc);
+export async function createKubeClient(source: KubeConfig | KubeAuth): Promise<KubeClient> {
+  const t = transportFor('server' in source && 'headers' in source ? (source as KubeAuth) : await authFromKubeConfig(source as KubeConfig));
   const lib = t.base.protocol === 'https:' ? https : http;
 
   const request = async <T>(method: string, path: string, options: RequestOptions = {}): Promise<T> => {

@@ -21,7 +21,7 @@ import { parseOperatorOptions, type OperatorOptions } from '../../../operator/sr
 import { kubectl } from '../../support/control-plane.js';
 import { createTestCa, type TestCa } from '../../support/test-ca.js';
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..').replace(/\/dist$/, '');
 export const CLI = path.join(REPO, 'dist/operator/src/cli.js');
 export const TENANT = { cloudName: 'acme', orgId: '1234', cloudDomain: 'acme.example' };
 
