@@ -5,7 +5,7 @@
  *
  *   node dist/test/e2e/sample-api.js --listen 127.0.0.1:8080
  *
- * Routes: GET /v1/items, POST /v1/items, DELETE /v1/items/:id, GET /v1/admin/settings, GET /healthz.
+ * Routes: GET and POST /v1/items, GET and DELETE /v1/items/:id, GET /v1/admin/settings, GET /healthz.
  */
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
@@ -55,6 +55,10 @@ export function createSampleApi(): http.Server {
         const item = { id: String(nextId++), name };
         items.set(item.id, item);
         return send(201, { item });
+      }
+      if (itemMatch && req.method === 'GET') {
+        const item = items.get(decodeURIComponent(itemMatch[1]!));
+        return item ? send(200, { item }) : send(404, { code: 'not_found', message: 'no such item' });
       }
       if (itemMatch && req.method === 'DELETE') {
         const id = decodeURIComponent(itemMatch[1]!);

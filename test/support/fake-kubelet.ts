@@ -29,7 +29,13 @@ import {
   type V1PodStatus,
 } from '@kubernetes/client-node';
 import { httpRequest } from './http-client.js';
-import { hostProcess, probeTarget, type PodRuntimeContext, type ProbeTarget } from './pod-runtime.js';
+import {
+  fieldValue,
+  hostProcess,
+  probeTarget,
+  type PodRuntimeContext,
+  type ProbeTarget,
+} from './pod-runtime.js';
 
 export const REPO_ROOT = path
   .resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -430,22 +436,30 @@ class PodWorker implements RunningPod {
     }
     fs.rmSync(this.volumeRoot, { recursive: true, force: true });
     const volumes: Record<string, string> = {};
+    const podFields = { pod, podIp: this.podIp, nodeName: this.settings.nodeName, hostIp: '127.0.0.1' };
     for (const v of spec.volumes ?? []) {
       const dir = path.join(this.volumeRoot, v.name);
       fs.mkdirSync(dir, { recursive: true });
       volumes[v.name] = dir;
+      const downward = v.downwardAPI?.items?.filter((i) => i.fieldRef !== undefined);
       const files = v.secret?.secretName
         ? await secret(v.secret.secretName)
         : v.configMap?.name
           ? await configMap(v.configMap.name)
           : v.emptyDir
             ? {}
-            : undefined;
+            : downward
+              ? Object.fromEntries(
+                  downward.map((i) => [i.path, fieldValue(i.fieldRef!.fieldPath, podFields)]),
+                )
+              : undefined;
       if (files === undefined) throw new Error(`fake kubelet: volume ${v.name} is of an unsupported type`);
       const items = v.secret?.items ?? v.configMap?.items;
       for (const [key, value] of Object.entries(files)) {
         const target = items ? items.find((i) => i.key === key)?.path : key;
-        if (target !== undefined) fs.writeFileSync(path.join(dir, target), value);
+        if (target === undefined) continue;
+        fs.mkdirSync(path.dirname(path.join(dir, target)), { recursive: true });
+        fs.writeFileSync(path.join(dir, target), value);
       }
     }
     return {

@@ -63,7 +63,11 @@ export function containerMounts(container: V1Container, ctx: PodRuntimeContext) 
   });
 }
 
-function fieldValue(fieldPath: string, ctx: PodRuntimeContext): string {
+/** The value of a downward API field of the pod (env `fieldRef`, `downwardAPI` volume items). */
+export function fieldValue(
+  fieldPath: string,
+  ctx: Pick<PodRuntimeContext, 'pod' | 'podIp' | 'nodeName' | 'hostIp'>,
+): string {
   const meta = ctx.pod.metadata ?? {};
   const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
   if (m) return (m[1] === 'labels' ? meta.labels : meta.annotations)?.[m[2]!] ?? '';

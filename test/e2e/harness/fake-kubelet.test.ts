@@ -10,7 +10,12 @@ function samplePod(name: string): V1Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: NS, labels: { app: name } },
+    metadata: {
+      name,
+      namespace: NS,
+      labels: { app: name },
+      annotations: { 'example.com/note': 'and an annotation' },
+    },
     spec: {
       terminationGracePeriodSeconds: 2,
       containers: [
@@ -27,13 +32,24 @@ function samplePod(name: string): V1Pod {
           image: 'node:20',
           command: ['node', '-e'],
           args: [
-            'console.log("greeting", process.env.GREETING, require("fs").readFileSync("/etc/greeting/text", "utf8")); setInterval(() => {}, 1e9)',
+            'console.log("greeting", process.env.GREETING, require("fs").readFileSync("/etc/greeting/text", "utf8"), require("fs").readFileSync("/etc/podinfo/note", "utf8")); setInterval(() => {}, 1e9)',
           ],
           env: [{ name: 'GREETING', valueFrom: { secretKeyRef: { name: 'greeting', key: 'word' } } }],
-          volumeMounts: [{ name: 'greeting', mountPath: '/etc/greeting' }],
+          volumeMounts: [
+            { name: 'greeting', mountPath: '/etc/greeting' },
+            { name: 'podinfo', mountPath: '/etc/podinfo', readOnly: true },
+          ],
         },
       ],
-      volumes: [{ name: 'greeting', configMap: { name: 'greeting' } }],
+      volumes: [
+        { name: 'greeting', configMap: { name: 'greeting' } },
+        {
+          name: 'podinfo',
+          downwardAPI: {
+            items: [{ path: 'note', fieldRef: { fieldPath: "metadata.annotations['example.com/note']" } }],
+          },
+        },
+      ],
     },
   };
 }
@@ -92,7 +108,9 @@ describe('fake kubelet (real kube-apiserver, local processes)', () => {
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ items: [{ id: '1' }] });
     await expect(httpRequest('http://127.0.0.1:8080/healthz', { timeoutMs: 500 })).rejects.toThrow();
-    await expect.poll(() => pod.logs('reader')).toContain('greeting hello from a configmap');
+    await expect
+      .poll(() => pod.logs('reader'))
+      .toContain('greeting hello from a configmap and an annotation');
   });
 
   it('restarts a container that dies and counts the restart', async () => {
