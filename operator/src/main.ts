@@ -3,6 +3,9 @@
  * to lead), fetches keys (so a new leader has them at once) and serves HTTP; only the leader
  * reconciles statuses, signs bundles and pushes them.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -28,6 +31,7 @@ import { Distributor, type DistributionSources } from './push/distributor.js';
 import { createSidecarClient, type SidecarClient } from './push/sidecar-client.js';
 import { SIDECAR_POD_SELECTOR, sidecarEndpoint, summarisePod, type PodSummary, type SidecarEndpoint } from './push/sidecar-pods.js';
 import { createLogger } from './telemetry/logger.js';
+import { startAdmissionWebhook, type AdmissionWebhook } from './webhook/index.js';
 import { createOperatorMetrics, type OperatorMetrics } from './telemetry/metrics.js';
 
 /** Set on an AuthorizationServer by a standby replica to pass a sidecar's refresh request to the leader. */
@@ -302,10 +306,36 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
       return 'forwarded';
     };
     const synced = () => informers.every((i) => i.synced);
+
+    // --- admission webhook (every replica serves it; the leader renews its certificates) --------
+    const leadershipListeners: ((leading: boolean) => void)[] = [];
+    let webhook: AdmissionWebhook | undefined;
+    if (options.webhook.enabled && options.webhook.injection) {
+      const started = await startAdmissionWebhook(options.webhook.injection, {
+        kube: client,
+        logger: log,
+        registry: metrics.registry,
+        isLeader: () => leading,
+        onLeadership: (listener) => leadershipListeners.push(listener),
+        configPublicKeyPem: signingKey.publicKeyPem,
+        version: packageVersion(),
+        instance: identity,
+        namespace: options.operatorNamespace,
+        events,
+      });
+      webhook = started;
+      cleanups.push(() => started.stop());
+    }
+    const ready = () => {
+      if (!synced()) return { ready: false, reason: 'caches not synced yet' } as const;
+      // Not ready without a certificate: the webhook Service then sends the API server elsewhere.
+      if (webhook && !webhook.isReady()) return { ready: false, reason: 'no webhook serving certificate yet' } as const;
+      return { ready: true } as const;
+    };
     const http = await startHttpServer(
       {
         registry: metrics.registry,
-        ready: () => (synced() ? { ready: true } : { ready: false, reason: 'caches not synced yet' }),
+        ready,
         refreshKeys,
         onRefreshAnswer: (answer) => metrics.keyRefreshRequests.inc({ answer }),
       },
@@ -324,6 +354,7 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
     const startLeading = () => {
       leading = true;
       metrics.leader.set(1);
+      for (const listener of leadershipListeners) listener(true);
       leaderWork = (async () => {
         await Promise.all(informers.map((i) => i.whenSynced()));
         if (!leading) return;
@@ -340,6 +371,7 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
     const stopLeading = async () => {
       leading = false;
       metrics.leader.set(0);
+      for (const listener of leadershipListeners) listener(false);
       await leaderWork.catch(() => undefined);
       await Promise.all([...controllers.map((c) => c.queue.stop()), theDistributor.stop()]);
     };
@@ -391,3 +423,11 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
   }
 }
 
+/** The scopegate package's version (annotated on injected pods), from src/ or dist/ alike. */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    if (dirname(dir) === dir) return 'unknown';
+  }
+}

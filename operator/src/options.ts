@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../../crds/src/index.js';
 import type { Tenant } from '../../sidecar/src/config/contract.js';
+import { parseWebhookOptions, type WebhookOptions } from './webhook/options.js';
 
 export interface HostPort {
   host: string;
@@ -45,7 +46,7 @@ export interface OperatorOptions {
   keyRefreshMinIntervalMs: number;
   logLevel: string;
   /** Serve the admission webhook (owned by operator/src/webhook) from this process. */
-  webhook: { enabled: boolean; addr: HostPort };
+  webhook: { enabled: boolean; addr: HostPort; injection?: WebhookOptions };
 }
 
 export type ParseResult =
@@ -249,5 +250,12 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
     logLevel,
     webhook: { enabled: bool('webhook'), addr: hostPort('webhook-addr') },
   };
+  if (options.webhook.enabled) {
+    // The injection settings (sidecar image, resources, certificates) come from SCOPEGATE_* variables
+    // the chart sets; see WEBHOOK_ENV in webhook/options.ts.
+    const injection = parseWebhookOptions(env, { operatorNamespace, addr: options.webhook.addr });
+    if (injection.ok) options.webhook.injection = injection.options;
+    else errors.push(...injection.errors);
+  }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, options };
 }
