@@ -13,6 +13,9 @@ import { newPodSync, planPushes, type PodSync, type PushAction } from './plan.js
 import type { SidecarClient } from './sidecar-client.js';
 import type { SidecarEndpoint } from './sidecar-pods.js';
 
+/** How long answers from sidecars are batched before the next pass looks at them. */
+const ANSWER_BATCH_MS = 20;
+
 export interface DistributionSources {
   /** Effective resources per namespace (with keys). */
   resources: Map<string, NamespaceResources>;
@@ -80,6 +83,7 @@ export class Distributor {
   private wakeTimer: unknown;
   private wakeAt: number | undefined;
   private drained: (() => void)[] = [];
+  private answerTimer: unknown;
 
   constructor(private readonly options: DistributorOptions) {
     this.timers = options.timers ?? realTimers;
@@ -94,6 +98,8 @@ export class Distributor {
   async stop(): Promise<void> {
     this.running = false;
     this.timers.clearTimeout(this.wakeTimer);
+    this.timers.clearTimeout(this.answerTimer);
+    this.answerTimer = undefined;
     for (const action of this.queue.splice(0)) {
       const state = this.sync.get(action.uid);
       if (state) state.busy = false;
@@ -131,8 +137,20 @@ export class Distributor {
     });
   }
 
-  private schedulePass(): void {
+  /**
+   * Changes get a pass on the next tick. Answers from sidecars arrive by the hundred during a rollout
+   * and each pass walks every pod, so those are batched: at most one pass per `answerBatchMs`.
+   */
+  private schedulePass(afterAnswer = false): void {
     if (!this.running) return;
+    if (afterAnswer) {
+      if (this.answerTimer !== undefined) return;
+      this.answerTimer = this.timers.setTimeout(() => {
+        this.answerTimer = undefined;
+        this.schedulePass();
+      }, ANSWER_BATCH_MS);
+      return;
+    }
     if (this.passing) {
       this.passAgain = true;
       return;
@@ -254,7 +272,7 @@ export class Distributor {
         this.inFlight -= 1;
         if (this.inFlight === 0) for (const resolve of this.drained.splice(0)) resolve();
         this.drain();
-        this.schedulePass();
+        this.schedulePass(true);
       });
     }
   }
