@@ -98,6 +98,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger.child({ component: 'proxy' }) as FastifyBaseLogger,
     // Per-request log lines would double the audit stream; the audit record is the request log.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    // request.log is the proxy logger itself: a pino child per request costs more than it tells,
+    // and the few per-request log lines carry the requestId explicitly.
+    childLoggerFactory: (logger) => logger,
     requestIdHeader: false,
     genReqId: (req) => acceptableRequestId(req.headers['x-request-id']) ?? randomUUID(),
     exposeHeadRoutes: false,
@@ -106,7 +109,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: (error, request, reply) => {
       const state = begin(request, reply);
       deny(reply, state, 'request_invalid', 'the request target is not a valid URL path');
-      request.log.debug({ code: error.code }, 'refused a request the router could not read');
+      request.log.debug(
+        { requestId: request.id, code: error.code },
+        'refused a request the router could not read',
+      );
     },
     clientErrorHandler: writeClientError,
   });
@@ -148,8 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   function finish(request: FastifyRequest, reply: FastifyReply, state: RequestState): void {
     const latencyMs = performance.now() - state.startedAt;
     const decision = state.allow ? 'allow' : 'deny';
-    metrics.requests.inc({ decision, reason: state.reason });
-    metrics.requestDuration.observe({ decision }, latencyMs / 1000);
+    metrics.recordRequest(decision, state.reason, latencyMs / 1000);
     const principal = state.decision?.principal;
     audit.write(
       buildAuditRecord({
@@ -252,7 +257,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           const { kind, code } = classifyUpstreamError(error);
           metrics.upstreamErrors.inc({ kind });
           state.upstreamError = code;
-          request.log.warn({ kind, error: error.message }, 'the upstream request failed');
+          request.log.warn(
+            { requestId: request.id, kind, error: error.message },
+            'the upstream request failed',
+          );
           const failure = proxyError(code);
           sendError(failedReply as FastifyReply, failure.status, failure.body);
         },
@@ -261,7 +269,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
     } catch (error) {
       // reply-from refuses some paths itself (e.g. a segment starting with '..'); never forward those.
-      request.log.debug({ error: (error as Error).message }, 'the proxy refused the path');
+      request.log.debug(
+        { requestId: request.id, error: (error as Error).message },
+        'the proxy refused the path',
+      );
       state.allow = false;
       return deny(reply, state, 'request_invalid', 'the path cannot be forwarded');
     }
@@ -284,7 +295,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         message: 'the request is not acceptable',
       });
     }
-    request.log.error({ err: error }, 'request failed');
+    request.log.error({ requestId: request.id, err: error }, 'request failed');
     return sendError(reply, 500, proxyError('internal_error').body);
   });
 

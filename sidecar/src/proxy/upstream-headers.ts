@@ -46,11 +46,14 @@ function connectionListed(connection: string | string[] | number | undefined): s
     .filter((name) => name !== '');
 }
 
+/** Runs on every proxied request, both ways: a plain loop, lower-casing only names that need it. */
 function withoutHopByHop<T extends Record<string, unknown>>(headers: T, listed: string[]): T {
   const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase();
-    if (value === undefined || HOP_BY_HOP.has(lower) || listed.includes(lower)) continue;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    const lower = /[A-Z]/.test(name) ? name.toLowerCase() : name;
+    if (HOP_BY_HOP.has(lower) || (listed.length > 0 && listed.includes(lower))) continue;
     out[lower] = value;
   }
   return out as T;

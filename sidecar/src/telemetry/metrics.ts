@@ -144,6 +144,28 @@ export class SidecarMetrics {
     }
   }
 
+  readonly #requestChildren = new Map<string, { inc(): void }>();
+  #durationChildren: Record<'allow' | 'deny', { observe(value: number): void }> | undefined;
+
+  /**
+   * Counts one decided request. The per-request path binds label children once and reuses them:
+   * prom-client hashes the label object on every call otherwise.
+   */
+  recordRequest(decision: 'allow' | 'deny', reason: string, seconds: number): void {
+    const key = `${decision} ${reason}`;
+    let counter = this.#requestChildren.get(key);
+    if (counter === undefined) {
+      counter = this.requests.labels({ decision, reason });
+      this.#requestChildren.set(key, counter);
+    }
+    counter.inc();
+    this.#durationChildren ??= {
+      allow: this.requestDuration.labels({ decision: 'allow' }),
+      deny: this.requestDuration.labels({ decision: 'deny' }),
+    };
+    this.#durationChildren[decision].observe(seconds);
+  }
+
   /** Text exposition format (what Prometheus scrapes). */
   async exposition(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };

@@ -130,6 +130,23 @@ describe('streaming', () => {
   });
 });
 
+describe('forwarding the Authorization header', () => {
+  it('passes it to the app only when configured', async () => {
+    const sidecar = await startInProcess({ upstream: upstream.url, resources, forwardAuthorization: true });
+    try {
+      expect((await send(sidecar.listenUrl, { path: '/orders/7', headers: bearer(writer) })).status).toBe(
+        200,
+      );
+      const seen = upstream.seen.at(-1)!;
+      expect(seen.url).toBe('/orders/7');
+      expect(seen.headers['authorization']).toBe(`Bearer ${writer}`);
+      expect(seen.headers['x-scopegate-roles']).toBe('writer');
+    } finally {
+      await sidecar.close();
+    }
+  });
+});
+
 describe('the real process', () => {
   it('drains an in-flight request on SIGTERM and exits 0; its /metrics pass promtool check metrics', async () => {
     const sidecar = await startSidecarProcess([

@@ -36,6 +36,10 @@ export async function startSidecarProcess(
   child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr?.on('data', (c: Buffer) => (err += c.toString('utf8')));
   const exited = once(child, 'exit').then(([code]) => code as number | null);
+  // Never outlive the test process, even when it dies before its afterAll hooks run.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  void exited.then(() => process.off('exit', killOnExit));
   const parseLogs = () =>
     err
       .split('\n')
