@@ -113,6 +113,12 @@ async function inBatches<T>(items: T[], size: number, fn: (item: T) => Promise<u
   for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
 }
 
+/** utime + stime of a process, in milliseconds (from /proc; clock ticks are 100 Hz on Linux). */
+function cpuMsOf(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function rssOf(pid: number): { rssMb: number; peakMb: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
@@ -161,6 +167,7 @@ async function runScenario(client: KubeClient, kubeconfig: string, count: number
 
     const latencies: number[] = [];
     let peakRss = 0;
+    const cpuBefore = cpuMsOf(operator.pid!);
     for (let i = 0; i < iterations; i++) {
       const marker = `m-${i}`;
       const start = performance.now();
@@ -172,6 +179,7 @@ async function runScenario(client: KubeClient, kubeconfig: string, count: number
       peakRss = Math.max(peakRss, rssOf(operator.pid!).rssMb);
       await sleep(300);
     }
+    const cpuMs = cpuMsOf(operator.pid!) - cpuBefore;
     const sorted = [...latencies].sort((a, b) => a - b);
     const rss = rssOf(operator.pid!);
     const metrics = (await httpGet(`http://127.0.0.1:${OPERATOR_PORT}/metrics`)).body;
@@ -185,6 +193,9 @@ async function runScenario(client: KubeClient, kubeconfig: string, count: number
       maxMs: Math.round(sorted[sorted.length - 1] as number),
       operatorRssMb: Math.round(rss.rssMb),
       operatorPeakRssMb: Math.round(Math.max(rss.peakMb, peakRss)),
+      /** Operator CPU per change, and per sidecar reached: steadier than wall time on a busy machine. */
+      operatorCpuMsPerChange: Math.round(cpuMs / iterations),
+      operatorCpuUsPerSidecar: Math.round((cpuMs * 1000) / (iterations * count)),
       operatorPropagationMeanMs: propagationCount ? Math.round((Number(propagationSum) / Number(propagationCount)) * 1000) : undefined,
     };
   } finally {
@@ -214,10 +225,14 @@ async function main() {
       console.error(`[bench] ${JSON.stringify(result)}`);
       results.push(result);
     }
-    console.log('| sidecars | changes | p50 | p99 | max | operator RSS (end / peak) |');
-    console.log('| ---: | ---: | ---: | ---: | ---: | ---: |');
+    const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    console.log(`Load average at the end: ${load} on ${(await import('node:os')).cpus().length} cores.\n`);
+    console.log('| sidecars | changes | p50 | p99 | max | operator CPU per change | per sidecar | operator RSS (end / peak) |');
+    console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of results) {
-      console.log(`| ${r.sidecars} | ${r.iterations} | ${r.p50Ms} ms | ${r.p99Ms} ms | ${r.maxMs} ms | ${r.operatorRssMb} / ${r.operatorPeakRssMb} MB |`);
+      console.log(
+        `| ${r.sidecars} | ${r.iterations} | ${r.p50Ms} ms | ${r.p99Ms} ms | ${r.maxMs} ms | ${r.operatorCpuMsPerChange} ms | ${r.operatorCpuUsPerSidecar} µs | ${r.operatorRssMb} / ${r.operatorPeakRssMb} MB |`,
+      );
     }
   } finally {
     client.close();
