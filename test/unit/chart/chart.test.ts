@@ -13,7 +13,17 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR_FLAGS, parseOperatorOptions } from '../../../operator/src/options.js';
 import { parseWebhookOptions, WEBHOOK_ENV } from '../../../operator/src/webhook/options.js';
 import { toolPath } from '../../support/control-plane.js';
-import { CHART, CI_VALUES, find, REPO, renderChart, runHelm, TENANT, type Manifest } from './helm.js';
+import {
+  CHART,
+  CI_VALUES,
+  find,
+  parseManifests,
+  REPO,
+  renderChart,
+  runHelm,
+  TENANT,
+  type Manifest,
+} from './helm.js';
 
 const NS = 'scopegate-system';
 const valuesFile = (name: string) =>
@@ -573,4 +583,40 @@ describe('alert rules', () => {
     for (const metric of used)
       expect(sources.includes(`'${metric}'`) || sources.includes(`\`${metric}\``), metric).toBe(true);
   });
+});
+
+/**
+ * Helm 3 compatibility, when a Helm 3 binary is at hand (`SCOPEGATE_HELM3=/path/to/helm`; one builds
+ * from the Go module: `go install helm.sh/helm/v3/cmd/helm@v3.19.0`). Same objects as Helm 4.
+ */
+describe.skipIf(!process.env.SCOPEGATE_HELM3)('Helm 3', () => {
+  const helm3 = async (args: string[]) =>
+    promisify(execFile)(process.env.SCOPEGATE_HELM3 as string, args, { maxBuffer: 32 * 1024 * 1024 });
+  const byKey = (manifests: Manifest[]) =>
+    [...manifests].sort((a, b) =>
+      `${a.kind}/${a.metadata.namespace}/${a.metadata.name}`.localeCompare(
+        `${b.kind}/${b.metadata.namespace}/${b.metadata.name}`,
+      ),
+    );
+
+  it.each(CI_VALUES.map((f) => [path.basename(f)]))(
+    'renders ci/%s exactly as Helm 4 does, and lints clean',
+    async (file) => {
+      const values = ['-f', path.join(CHART, 'ci', file)];
+      // A Helm 3 built without release ldflags assumes Kubernetes 1.20; state a supported version.
+      const lint = await helm3(['lint', '--strict', '--kube-version', '1.34.0', CHART, ...values]);
+      expect(lint.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
+      const rendered = await helm3([
+        'template',
+        'sg',
+        CHART,
+        '--namespace',
+        NS,
+        '--kube-version',
+        '1.34.0',
+        ...values,
+      ]);
+      expect(byKey(parseManifests(rendered.stdout))).toEqual(byKey(await renderChart(values, 'sg', NS)));
+    },
+  );
 });
