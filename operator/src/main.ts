@@ -20,6 +20,7 @@ import { createController, type Controller } from './controllers/controller.js';
 import { effectiveRoles, effectiveServers, isEnabled } from './controllers/effective.js';
 import { startHttpServer, type RefreshAnswer } from './http/server.js';
 import { fetchJwks, type JwksFetcher } from './jwks/fetch-jwks.js';
+import { KeyCache } from './jwks/key-cache.js';
 import { KeyStore } from './jwks/key-store.js';
 import { createKubeClient, MERGE_PATCH } from './kube/client.js';
 import { createEventRecorder } from './kube/events.js';
@@ -143,6 +144,9 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
     const controllers: Controller[] = [];
     const enqueue = (controller: string, key: string) => controllers.find((c) => c.name === controller)?.enqueue(key);
 
+    // Last good keys from earlier leaders: the identity provider may be down right now.
+    const keyCache = new KeyCache(client, { namespace: options.operatorNamespace, name: options.keysConfigMap });
+    await keyCache.load();
     const keyStore = new KeyStore({
       fetcher: deps.fetcher ?? fetchJwks,
       timeoutMs: options.jwksTimeoutMs,
@@ -155,6 +159,10 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
         );
         enqueue(AUTHORIZATION_SERVER_CONTROLLER, key);
         if (keysChanged || !state.keys) distributor?.invalidate();
+        if (leading && keysChanged && state.keys && state.fetchedAt) {
+          const entry = { uid: state.source.uid, issuer: state.source.issuer, fetchedAt: state.fetchedAt.toISOString(), keys: state.keys };
+          keyCache.save(key, entry).catch((e: unknown) => log.warn({ err: e, key }, 'could not persist the last good keys'));
+        }
       },
     });
     cleanups.push(() => keyStore.stop());
@@ -163,13 +171,16 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
       const key = objectKey(server);
       const uri = server.spec.jwks.uri;
       if (!isEnabled(server) || uri === undefined) return keyStore.untrack(key);
-      keyStore.track(key, {
+      const source = {
         uid: server.metadata.uid ?? '',
         issuer: server.spec.issuer,
         uri,
         ...(server.spec.jwks.caBundle ? { caBundle: server.spec.jwks.caBundle } : {}),
         refreshIntervalMs: parseDuration(server.spec.jwks.refreshInterval ?? '1h') ?? DEFAULT_REFRESH_INTERVAL_MS,
-      });
+      };
+      keyStore.track(key, source);
+      const cached = keyCache.get(key);
+      if (cached) keyStore.seed(key, source, cached.keys, new Date(cached.fetchedAt));
     };
 
     // --- distribution (leader) ------------------------------------------------------------------
@@ -262,7 +273,10 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
     servers.on((type, server, previous) => {
       // Our own status writes come back as updates: they change nothing we act on.
       if (type === 'update' && previous && onlyStatusChanged(previous, server)) return;
-      if (type === 'delete') keyStore.untrack(objectKey(server));
+      if (type === 'delete') {
+        keyStore.untrack(objectKey(server));
+        if (leading) keyCache.remove(objectKey(server)).catch((e: unknown) => log.warn({ err: e }, 'could not drop cached keys'));
+      }
       else trackKeys(server);
       const asked = server.metadata.annotations?.[REFRESH_REQUESTED_ANNOTATION];
       if (leading && type === 'update' && asked !== undefined && asked !== previous?.metadata.annotations?.[REFRESH_REQUESTED_ANNOTATION]) {

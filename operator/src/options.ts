@@ -36,6 +36,8 @@ export interface OperatorOptions {
   signingSecret: { name: string; namespace: string };
   publicKeyConfigMap: string;
   revisionConfigMap: string;
+  /** ConfigMap keeping every server's last good keys across restarts. */
+  keysConfigMap: string;
   leaderElection: LeaderElectionOptions;
   relistIntervalMs: number;
   antiEntropyIntervalMs: number;
@@ -74,6 +76,7 @@ export const OPERATOR_FLAGS: Record<string, FlagSpec> = {
   'signing-secret-namespace': { env: 'SCOPEGATE_SIGNING_SECRET_NAMESPACE', help: 'Namespace of that Secret (default: --namespace)' },
   'public-key-configmap': { env: 'SCOPEGATE_PUBLIC_KEY_CONFIGMAP', default: 'scopegate-config-public-key', help: 'ConfigMap publishing the public half, for injection' },
   'revision-configmap': { env: 'SCOPEGATE_REVISION_CONFIGMAP', default: 'scopegate-config-revision', help: 'ConfigMap recording the highest bundle revision reserved' },
+  'keys-configmap': { env: 'SCOPEGATE_KEYS_CONFIGMAP', default: 'scopegate-jwks-cache', help: "ConfigMap keeping each server's last good keys across restarts" },
   'leader-elect': { env: 'SCOPEGATE_LEADER_ELECT', default: 'true', help: 'Elect one active replica through a Lease (true|false)' },
   'lease-name': { env: 'SCOPEGATE_LEASE_NAME', default: 'scopegate-operator', help: 'Name of the leader-election Lease' },
   'lease-namespace': { env: 'SCOPEGATE_LEASE_NAMESPACE', help: 'Namespace of the Lease (default: --namespace)' },
@@ -232,6 +235,7 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
     },
     publicKeyConfigMap: name('public-key-configmap', DNS_SUBDOMAIN, 'ConfigMap name'),
     revisionConfigMap: name('revision-configmap', DNS_SUBDOMAIN, 'ConfigMap name'),
+    keysConfigMap: name('keys-configmap', DNS_SUBDOMAIN, 'ConfigMap name'),
     leaderElection: {
       enabled: bool('leader-elect'),
       leaseName: name('lease-name', DNS_SUBDOMAIN, 'Lease name'),

@@ -79,7 +79,7 @@ export async function freshNamespaces(client: KubeClient, namespaces: string[]):
     for (const collection of [`${API}/namespaces/${ns}/apiroles`, `${API}/namespaces/${ns}/authorizationservers`, `/api/v1/namespaces/${ns}/pods`]) {
       await client.request('DELETE', collection, { query: { gracePeriodSeconds: 0 } });
     }
-    for (const name of ['scopegate-config-revision', 'scopegate-config-public-key']) {
+    for (const name of ['scopegate-config-revision', 'scopegate-config-public-key', 'scopegate-jwks-cache']) {
       await client.request('DELETE', `/api/v1/namespaces/${ns}/configmaps/${name}`).catch(() => undefined);
     }
     await client.request('DELETE', `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/scopegate-operator`).catch(() => undefined);

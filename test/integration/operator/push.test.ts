@@ -27,6 +27,7 @@ import {
   startUpstream,
   type JwksServer,
   type SidecarProcess,
+  waitForCondition,
   type SigningKeyPair,
 } from './harness.js';
 
@@ -209,5 +210,20 @@ describe('config delivery to sidecars', () => {
       const now = await Promise.all(['api-1', 'api-2', 'api-3'].map((n) => configOf(sidecars.get(`${NS_A}/${n}`)!)));
       return now.every((c) => c.revision > highest);
     }, 10_000);
+  });
+
+  it('keeps the last good keys across an operator restart while the identity provider is down', async () => {
+    jwks.mode = 'down';
+    await operator.stop();
+    operator = await startTestOperator(operatorOptions({ namespaces: [NS_A, NS_B], operatorNamespace: SYSTEM }));
+    const server = await waitForCondition(client, 'AuthorizationServer', NS_A, 'idp', 'KeysFetched', { status: 'False', reason: 'HttpError' });
+    expect(server.status?.['keyCount']).toBe(2);
+    // A change made during the outage still reaches the sidecars, with the keys from before it.
+    await patchSpec(client, 'ApiRole', NS_A, 'reader', { permissions: [{ name: 'read', paths: ['/v1/**', '/v3/**'], access: 'ViewOnly' }] });
+    const token = await mintToken(key1, { iss: ISSUER, scp: ['acme::1234::reader'] });
+    for (const name of ['api-1', 'api-2', 'api-3']) {
+      await eventually(`${name} to allow /v3 with the old keys`, async () => (await call(sidecars.get(`${NS_A}/${name}`)!, token, '/v3/x')) === 200, 10_000);
+    }
+    jwks.mode = 'up';
   });
 });
