@@ -22,6 +22,7 @@
 {{- define "scopegate.webhookTlsSecretName" -}}{{ include "scopegate.fullname" . | trunc 51 | trimSuffix "-" }}-webhook-tls{{- end }}
 {{- define "scopegate.signingSecretName" -}}{{ include "scopegate.fullname" . | trunc 44 | trimSuffix "-" }}-config-signing-key{{- end }}
 {{- define "scopegate.publicKeyConfigMapName" -}}{{ include "scopegate.fullname" . | trunc 44 | trimSuffix "-" }}-config-public-key{{- end }}
+{{- define "scopegate.keysConfigMapName" -}}{{ include "scopegate.fullname" . | trunc 50 | trimSuffix "-" }}-jwks-cache{{- end }}
 {{- define "scopegate.revisionConfigMapName" -}}{{ include "scopegate.fullname" . | trunc 46 | trimSuffix "-" }}-config-revision{{- end }}
 {{- define "scopegate.leaseName" -}}{{ include "scopegate.fullname" . | trunc 54 | trimSuffix "-" }}-operator{{- end }}
 

@@ -236,9 +236,14 @@ describe('helm template over ci/*-values.yaml', () => {
       const namesFor = (resource: string) =>
         role.filter((r) => r.resources.includes(resource)).flatMap((r) => r.resourceNames ?? []);
       expect(namesFor('secrets')).toContain(operator.options.signingSecret.name);
-      expect(namesFor('configmaps').sort()).toEqual(
-        [operator.options.publicKeyConfigMap, operator.options.revisionConfigMap].sort(),
-      );
+      // Every ConfigMap the operator is told to use (public key, revision, key cache, ...) is granted by name.
+      const configMaps = Object.entries(operator.options)
+        .filter(([key]) => key.endsWith('ConfigMap'))
+        .map(([, value]) => value as string);
+      expect(configMaps.length).toBeGreaterThanOrEqual(3);
+      expect(namesFor('configmaps').sort()).toEqual(configMaps.sort());
+      for (const name of configMaps)
+        expect(name.startsWith(find(manifests, 'Deployment').metadata.name)).toBe(true);
       expect(namesFor('leases')).toEqual([operator.options.leaderElection.leaseName]);
       const certificates = webhook.options.certificates;
       if (certificates.mode === 'self-managed') {
