@@ -146,7 +146,8 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
 
     // Last good keys from earlier leaders: the identity provider may be down right now.
     const keyCache = new KeyCache(client, { namespace: options.operatorNamespace, name: options.keysConfigMap });
-    await keyCache.load();
+    // Best effort: without it (say, RBAC not granted) a restart during an outage loses the keys.
+    await keyCache.load().catch((e: unknown) => log.warn({ err: e }, 'could not read the cached last good keys'));
     const keyStore = new KeyStore({
       fetcher: deps.fetcher ?? fetchJwks,
       timeoutMs: options.jwksTimeoutMs,
