@@ -10,11 +10,6 @@ import { buildApp, type AppDeps } from './app.js';
 import { openAuditLog, type AuditSink } from './audit/audit-log.js';
 import type { HostPort, SidecarOptions } from './cli/sidecar-options.js';
 import { SidecarStartupError } from './errors.js';
-import { BundleFile } from './incluster/bundle-file.js';
-import { InClusterConfigSource, loadConfigPublicKey } from './incluster/incluster-source.js';
-import { KeyRefreshNotifier } from './incluster/key-refresh-notifier.js';
-import { JwksHttpClient } from './standalone/jwks-fetch.js';
-import { StandaloneConfigSource } from './standalone/standalone-source.js';
 import { ConfigStore } from './state/config-store.js';
 import { createLogger } from './telemetry/logger.js';
 import { SidecarMetrics } from './telemetry/metrics.js';
@@ -90,7 +85,10 @@ export async function startSidecar(options: SidecarOptions, deps: SidecarDeps = 
 
     let onUnknownKid: AppDeps['onUnknownKid'];
     let acceptBundle: Parameters<typeof buildAdminApp>[0]['acceptBundle'];
+    // Each mode loads only its own modules (the YAML parser and JWKS client are standalone-only).
     if (options.mode === 'standalone') {
+      const { JwksHttpClient } = await import('./standalone/jwks-fetch.js');
+      const { StandaloneConfigSource } = await import('./standalone/standalone-source.js');
       const jwks = new JwksHttpClient();
       cleanups.push(() => jwks.close());
       const source = new StandaloneConfigSource(
@@ -108,6 +106,9 @@ export async function startSidecar(options: SidecarOptions, deps: SidecarDeps = 
       await source.start();
       onUnknownKid = (server) => source.refreshForUnknownKid(server.id);
     } else {
+      const { BundleFile } = await import('./incluster/bundle-file.js');
+      const { InClusterConfigSource, loadConfigPublicKey } = await import('./incluster/incluster-source.js');
+      const { KeyRefreshNotifier } = await import('./incluster/key-refresh-notifier.js');
       const publicKey = await loadConfigPublicKey(options.configPublicKey);
       const bundleFile = new BundleFile(options.configDir);
       try {

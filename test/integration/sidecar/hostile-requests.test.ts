@@ -526,6 +526,19 @@ describe('hostile and wrong requests through the real sidecar process', () => {
   });
 });
 
+describe('requests Node refuses before any routing', () => {
+  it('answers headers too large with 431 as JSON, without reaching the upstream', async () => {
+    const before = upstream.seen.length;
+    const res = await send(sidecar.listenUrl, {
+      path: '/orders/1',
+      headers: ['authorization', `Bearer ${'a'.repeat(20_000)}`],
+    });
+    expect(res.status).toBe(431);
+    expect(res.json.code).toBe('request_invalid');
+    expect(upstream.seen.length).toBe(before);
+  });
+});
+
 describe('allowed requests through the real sidecar process', () => {
   it('reach the upstream with identity headers, the normalised path and no Authorization', async () => {
     const res = await send(sidecar.listenUrl, {
