@@ -164,6 +164,7 @@ async function runDemo(opts: DemoOptions): Promise<number> {
       formatTable(
         ['decision', 'reason', 'requests'],
         samples
+          .filter((x) => x.value > 0)
           .sort((a, b) => b.value - a.value)
           .map((x) => [x.metric.decision ?? '', x.metric.reason ?? '', String(x.value)]),
       ),

@@ -53,6 +53,10 @@ export interface Prometheus {
   setTargets(targets: ScrapeTarget[]): Promise<void>;
   /** The active targets' health as Prometheus sees it. */
   targets(): Promise<{ job: string; url: string; health: string; lastError: string }[]>;
+  /** The loaded alerting and recording rules with their evaluation health and alert state. */
+  rules(): Promise<
+    { group: string; name: string; type: string; health: string; state?: string; lastError?: string }[]
+  >;
   stop(): Promise<void>;
 }
 
@@ -228,6 +232,21 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
         health: String(t.health),
         lastError: String(t.lastError ?? ''),
       }));
+    },
+    async rules() {
+      const res = await httpRequest(`${url}/api/v1/rules`);
+      const groups = (res.json as { data: { groups: { name: string; rules: Record<string, unknown>[] }[] } })
+        .data.groups;
+      return groups.flatMap((g) =>
+        g.rules.map((r) => ({
+          group: g.name,
+          name: String(r.name),
+          type: String(r.type),
+          health: String(r.health),
+          ...(r.state !== undefined ? { state: String(r.state) } : {}),
+          ...(r.lastError ? { lastError: String(r.lastError) } : {}),
+        })),
+      );
     },
     async stop() {
       if (stopped) return;

@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import { AUDIT_SCHEMA, type AuditRecord } from '../../sidecar/src/audit/audit-record.js';
 import {
+  CHART_DIR,
   findManifest,
   installChart,
   operatorEnvFromChart,
@@ -112,7 +113,12 @@ export interface Scenario {
 }
 
 /** Runs `fn` until it returns a value that is not undefined; rejects after timeoutMs with `what`. */
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  fn: () => Promise<T | undefined>,
+  intervalMs = 250,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -127,7 +133,7 @@ async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | u
         `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
       );
     }
-    await sleep(250);
+    await sleep(intervalMs);
   }
 }
 
@@ -243,6 +249,23 @@ export async function startScenario(o: ScenarioOptions): Promise<Scenario> {
     });
     log(`injection webhook at ${operator.webhookUrl}, its caBundle set by the operator`);
 
+    // --- prometheus (early: it takes a few seconds to discover its targets) ----------------------
+    const apiUrl = `http://${APP_POD_IP}:${SIDECAR_LISTEN_PORT}`;
+    const sidecarAdminUrl = `http://${APP_POD_IP}:${SIDECAR_ADMIN_PORT}`;
+    const prometheus = await startPrometheus({
+      // The chart's alerts (what metrics.prometheusRule ships), evaluated against the real metrics.
+      ruleFiles: [path.join(CHART_DIR, 'files/prometheus-rules.yaml')],
+      targets: [
+        { job: 'scopegate-operator', url: `${operator.httpUrl}/metrics` },
+        {
+          job: 'scopegate-sidecar',
+          url: `${sidecarAdminUrl}/metrics`,
+          labels: { namespace: APP_NAMESPACE, pod: APP_POD },
+        },
+      ],
+    });
+    stops.push(() => prometheus.stop());
+
     // --- resources -------------------------------------------------------------------------------
     const endpoints = {
       idp: { issuer: idp.issuer, jwksUri: idp.jwksUri, caPem: idp.caPem, audience: idp.audience },
@@ -281,23 +304,10 @@ export async function startScenario(o: ScenarioOptions): Promise<Scenario> {
       podIp: APP_POD_IP,
       readyTimeoutMs: 60_000,
     });
-    const apiUrl = `http://${APP_POD_IP}:${SIDECAR_LISTEN_PORT}`;
-    const sidecarAdminUrl = `http://${APP_POD_IP}:${SIDECAR_ADMIN_PORT}`;
     log(`pod ${APP_NAMESPACE}/${APP_POD} is Ready on ${APP_POD_IP} (fake kubelet); API at ${apiUrl}`);
 
-    // --- prometheus ------------------------------------------------------------------------------
-    const prometheus = await startPrometheus({
-      targets: [
-        { job: 'scopegate-operator', url: `${operator.httpUrl}/metrics` },
-        {
-          job: 'scopegate-sidecar',
-          url: `${sidecarAdminUrl}/metrics`,
-          labels: { namespace: APP_NAMESPACE, pod: APP_POD },
-        },
-      ],
-    });
-    stops.push(() => prometheus.stop());
-    log(`Prometheus at ${prometheus.url}, scraping the operator and the sidecar every second`);
+    await prometheus.waitFor('up == 1', (v) => v.length === 2, 30_000);
+    log(`Prometheus at ${prometheus.url} scrapes the operator and the sidecar every second`);
 
     // --- callers ---------------------------------------------------------------------------------
     const tokens = new Map<CallerName, string | undefined>();
@@ -381,12 +391,17 @@ export async function startScenario(o: ScenarioOptions): Promise<Scenario> {
         const kid = await idp.rotateKeys();
         const started = Date.now();
         const fresh = await idp.token('inventory-admin');
-        await until(`a token signed by the new key ${kid} to be accepted`, timeoutMs, async () => {
-          const res = await httpRequest(`${apiUrl}/v1/items`, {
-            headers: { authorization: `Bearer ${fresh}` },
-          });
-          return res.status === 200 ? true : undefined;
-        });
+        await until(
+          `a token signed by the new key ${kid} to be accepted`,
+          timeoutMs,
+          async () => {
+            const res = await httpRequest(`${apiUrl}/v1/items`, {
+              headers: { authorization: `Bearer ${fresh}` },
+            });
+            return res.status === 200 ? true : undefined;
+          },
+          1000,
+        );
         tokens.delete('admin');
         return { kid, acceptedAfterMs: Date.now() - started };
       },

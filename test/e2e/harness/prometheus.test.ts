@@ -65,6 +65,9 @@ describe('prometheus (the real binary)', () => {
 
   it('evaluates rule files', async () => {
     await prom.waitFor('harness:denies', (s) => (s[0]?.value ?? 0) >= 3);
+    expect(await prom.rules()).toEqual([
+      { group: 'harness', name: 'harness:denies', type: 'recording', health: 'ok' },
+    ]);
   });
 
   it('stops and removes its directory', async () => {
