@@ -62,21 +62,31 @@ function verifyOnce(jws: string, publicKey: PublicKey): Promise<SidecarConfig> {
   let result = verified.get(jws);
   if (!result) {
     if (verified.size > 64) verified.clear();
-    result = compactVerify(jws, publicKey).then(({ payload }) => JSON.parse(Buffer.from(payload).toString('utf8')) as SidecarConfig);
+    result = compactVerify(jws, publicKey).then(
+      ({ payload }) => JSON.parse(Buffer.from(payload).toString('utf8')) as SidecarConfig,
+    );
     verified.set(jws, result);
   }
   return result;
 }
 
 async function startFakeSidecar(ip: string, key: () => PublicKey | undefined): Promise<FakeSidecar> {
-  const sidecar: FakeSidecar = { ip, revision: 0, digest: undefined, ackedAt: new Map(), server: undefined as never };
+  const sidecar: FakeSidecar = {
+    ip,
+    revision: 0,
+    digest: undefined,
+    ackedAt: new Map(),
+    server: undefined as never,
+  };
   sidecar.server = http.createServer((req, res) => {
     const reply = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
     if (req.method === 'GET' && req.url === '/v1/config') {
-      return sidecar.digest === undefined ? reply(404, { code: 'not_found' }) : reply(200, { revision: sidecar.revision, digest: sidecar.digest });
+      return sidecar.digest === undefined
+        ? reply(404, { code: 'not_found' })
+        : reply(200, { revision: sidecar.revision, digest: sidecar.digest });
     }
     if (req.method === 'PUT' && req.url === '/v1/config') {
       const chunks: Buffer[] = [];
@@ -90,7 +100,9 @@ async function startFakeSidecar(ip: string, key: () => PublicKey | undefined): P
             sidecar.revision = config.revision;
             sidecar.digest = configDigest(config);
             const now = performance.now();
-            for (const role of config.roles) for (const p of role.permissions) if (!sidecar.ackedAt.has(p.name)) sidecar.ackedAt.set(p.name, now);
+            for (const role of config.roles)
+              for (const p of role.permissions)
+                if (!sidecar.ackedAt.has(p.name)) sidecar.ackedAt.set(p.name, now);
             reply(200, { revision: sidecar.revision, digest: sidecar.digest });
           },
           () => reply(401, { code: 'bad_signature' }),
@@ -125,20 +137,35 @@ function rssOf(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
 
 async function runScenario(client: KubeClient, kubeconfig: string, count: number, iterations: number) {
   await freshNamespaces(client, [NS, SYSTEM]);
   const key = await newRsaKey('bench');
-  await createResource(client, 'AuthorizationServer', NS, 'idp', { provider: 'Okta', issuer: 'https://idp.bench', jwks: { inline: { keys: [key.jwk] } } });
-  await createResource(client, 'ApiRole', NS, 'reader', { permissions: [{ name: 'm-initial', paths: ['/v1/**'], access: 'ViewOnly' }] });
+  await createResource(client, 'AuthorizationServer', NS, 'idp', {
+    provider: 'Okta',
+    issuer: 'https://idp.bench',
+    jwks: { inline: { keys: [key.jwk] } },
+  });
+  await createResource(client, 'ApiRole', NS, 'reader', {
+    permissions: [{ name: 'm-initial', paths: ['/v1/**'], access: 'ViewOnly' }],
+  });
 
   let publicKey: PublicKey | undefined;
   const sidecars: FakeSidecar[] = [];
-  await inBatches([...Array(count).keys()], 100, async (i) => sidecars.push(await startFakeSidecar(ipOf(i), () => publicKey)));
+  await inBatches([...Array(count).keys()], 100, async (i) =>
+    sidecars.push(await startFakeSidecar(ipOf(i), () => publicKey)),
+  );
   const t0 = performance.now();
   await inBatches([...Array(count).keys()], 16, async (i) => {
-    await createSidecarPod(client, { namespace: NS, name: `api-${i}`, ip: ipOf(i), adminPort: ADMIN_PORT, labels: { app: 'api' } });
+    await createSidecarPod(client, {
+      namespace: NS,
+      name: `api-${i}`,
+      ip: ipOf(i),
+      adminPort: ADMIN_PORT,
+      labels: { app: 'api' },
+    });
     await reportPodRunning(client, NS, `api-${i}`, ipOf(i));
   });
   console.error(`[bench] ${count} pods created in ${Math.round(performance.now() - t0)} ms`);
@@ -147,22 +174,50 @@ async function runScenario(client: KubeClient, kubeconfig: string, count: number
     process.execPath,
     [
       ...(process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean),
-      CLI, 'operator',
-      '--cloud', TENANT.cloudName, '--org-id', TENANT.orgId,
-      '--namespaces', NS, '--namespace', SYSTEM, '--kubeconfig', kubeconfig,
-      '--http-addr', `127.0.0.1:${OPERATOR_PORT}`, '--leader-elect', 'false', '--log-level', process.env.BENCH_OPERATOR_LOG_LEVEL ?? 'warn',
+      CLI,
+      'operator',
+      '--cloud',
+      TENANT.cloudName,
+      '--org-id',
+      TENANT.orgId,
+      '--namespaces',
+      NS,
+      '--namespace',
+      SYSTEM,
+      '--kubeconfig',
+      kubeconfig,
+      '--http-addr',
+      `127.0.0.1:${OPERATOR_PORT}`,
+      '--leader-elect',
+      'false',
+      '--log-level',
+      process.env.BENCH_OPERATOR_LOG_LEVEL ?? 'warn',
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
   try {
-    const pem = await eventually('the public key', async () => {
-      const cm = await client.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${SYSTEM}/configmaps/scopegate-config-public-key`);
-      return cm.data?.['public-key.pem'];
-    }, 60_000);
+    const pem = await eventually(
+      'the public key',
+      async () => {
+        const cm = await client.request<{ data?: Record<string, string> }>(
+          'GET',
+          `/api/v1/namespaces/${SYSTEM}/configmaps/scopegate-config-public-key`,
+        );
+        return cm.data?.['public-key.pem'];
+      },
+      60_000,
+    );
     publicKey = await importSPKI(pem, 'ES256');
     const initialStart = performance.now();
-    await eventually('every sidecar to get its first config', async () => sidecars.every((s) => s.ackedAt.has('m-initial')), 120_000, 50);
-    console.error(`[bench] initial sync of ${count} sidecars: ${Math.round(performance.now() - initialStart)} ms`);
+    await eventually(
+      'every sidecar to get its first config',
+      async () => sidecars.every((s) => s.ackedAt.has('m-initial')),
+      120_000,
+      50,
+    );
+    console.error(
+      `[bench] initial sync of ${count} sidecars: ${Math.round(performance.now() - initialStart)} ms`,
+    );
     await sleep(1000);
 
     const latencies: number[] = [];
@@ -171,9 +226,17 @@ async function runScenario(client: KubeClient, kubeconfig: string, count: number
     for (let i = 0; i < iterations; i++) {
       const marker = `m-${i}`;
       const start = performance.now();
-      if (process.env.BENCH_OPERATOR_LOG_LEVEL) console.log(JSON.stringify({ bench: 'patch', time: Date.now(), marker }));
-      await patchSpec(client, 'ApiRole', NS, 'reader', { permissions: [{ name: marker, paths: ['/v1/**', `/v${i + 2}/**`], access: 'ViewOnly' }] });
-      await eventually(`all sidecars to ack ${marker}`, async () => sidecars.every((s) => s.ackedAt.has(marker)), 60_000, 5);
+      if (process.env.BENCH_OPERATOR_LOG_LEVEL)
+        console.log(JSON.stringify({ bench: 'patch', time: Date.now(), marker }));
+      await patchSpec(client, 'ApiRole', NS, 'reader', {
+        permissions: [{ name: marker, paths: ['/v1/**', `/v${i + 2}/**`], access: 'ViewOnly' }],
+      });
+      await eventually(
+        `all sidecars to ack ${marker}`,
+        async () => sidecars.every((s) => s.ackedAt.has(marker)),
+        60_000,
+        5,
+      );
       const last = Math.max(...sidecars.map((s) => s.ackedAt.get(marker) as number));
       latencies.push(last - start);
       peakRss = Math.max(peakRss, rssOf(operator.pid!).rssMb);
@@ -196,19 +259,33 @@ async function runScenario(client: KubeClient, kubeconfig: string, count: number
       /** Operator CPU per change, and per sidecar reached: steadier than wall time on a busy machine. */
       operatorCpuMsPerChange: Math.round(cpuMs / iterations),
       operatorCpuUsPerSidecar: Math.round((cpuMs * 1000) / (iterations * count)),
-      operatorPropagationMeanMs: propagationCount ? Math.round((Number(propagationSum) / Number(propagationCount)) * 1000) : undefined,
+      operatorPropagationMeanMs: propagationCount
+        ? Math.round((Number(propagationSum) / Number(propagationCount)) * 1000)
+        : undefined,
     };
   } finally {
     operator.kill('SIGTERM');
     await new Promise((r) => operator.once('exit', r));
-    await Promise.all(sidecars.map((s) => new Promise((r) => { s.server.closeAllConnections(); s.server.close(r); })));
+    await Promise.all(
+      sidecars.map(
+        (s) =>
+          new Promise((r) => {
+            s.server.closeAllConnections();
+            s.server.close(r);
+          }),
+      ),
+    );
     await client.request('DELETE', `/api/v1/namespaces/${NS}/pods`, { query: { gracePeriodSeconds: 0 } });
   }
 }
 
 async function main() {
   const { values } = parseArgs({
-    options: { sidecars: { type: 'string', default: '100,1000' }, iterations: { type: 'string', default: '20' }, kubeconfig: { type: 'string' } },
+    options: {
+      sidecars: { type: 'string', default: '100,1000' },
+      iterations: { type: 'string', default: '20' },
+      kubeconfig: { type: 'string' },
+    },
   });
   let cp: ControlPlane | undefined;
   let kubeconfig = values.kubeconfig;
@@ -227,7 +304,9 @@ async function main() {
     }
     const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     console.log(`Load average at the end: ${load} on ${(await import('node:os')).cpus().length} cores.\n`);
-    console.log('| sidecars | changes | p50 | p99 | max | operator CPU per change | per sidecar | operator RSS (end / peak) |');
+    console.log(
+      '| sidecars | changes | p50 | p99 | max | operator CPU per change | per sidecar | operator RSS (end / peak) |',
+    );
     console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const r of results) {
       console.log(

@@ -9,13 +9,22 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { GROUP, VERSION, parseDuration, type ApiRole, type AuthorizationServer } from '../../crds/src/index.js';
+import {
+  GROUP,
+  VERSION,
+  parseDuration,
+  type ApiRole,
+  type AuthorizationServer,
+} from '../../crds/src/index.js';
 import { signConfigBundle } from '../../sidecar/src/config/bundle.js';
 import { RevisionAllocator } from './bundles/revision-allocator.js';
 import type { NamespaceResources } from './bundles/render.js';
 import { ensureSigningKey, publishPublicKey, type SigningKey } from './bundles/signing-key.js';
 import { apiRoleReconciler, API_ROLE_CONTROLLER } from './controllers/api-role/controller.js';
-import { AUTHORIZATION_SERVER_CONTROLLER, authorizationServerReconciler } from './controllers/authorization-server/controller.js';
+import {
+  AUTHORIZATION_SERVER_CONTROLLER,
+  authorizationServerReconciler,
+} from './controllers/authorization-server/controller.js';
 import { createController, type Controller } from './controllers/controller.js';
 import { effectiveRoles, effectiveServers, isEnabled } from './controllers/effective.js';
 import { startHttpServer, type RefreshAnswer } from './http/server.js';
@@ -30,7 +39,13 @@ import { LeaderElector } from './kube/leader-election.js';
 import type { OperatorOptions } from './options.js';
 import { Distributor, type DistributionSources } from './push/distributor.js';
 import { createSidecarClient, type SidecarClient } from './push/sidecar-client.js';
-import { SIDECAR_POD_SELECTOR, sidecarEndpoint, summarisePod, type PodSummary, type SidecarEndpoint } from './push/sidecar-pods.js';
+import {
+  SIDECAR_POD_SELECTOR,
+  sidecarEndpoint,
+  summarisePod,
+  type PodSummary,
+  type SidecarEndpoint,
+} from './push/sidecar-pods.js';
 import { createLogger } from './telemetry/logger.js';
 import { startAdmissionWebhook, type AdmissionWebhook } from './webhook/index.js';
 import { createOperatorMetrics, type OperatorMetrics } from './telemetry/metrics.js';
@@ -62,10 +77,13 @@ export interface RunningOperator {
 
 /** Keeps what the operator reads; managedFields and last-applied copies would double the memory. */
 function slimResource<T extends KubeObject>(raw: Record<string, unknown>): T {
-  const object = raw as unknown as T & { metadata: { managedFields?: unknown; annotations?: Record<string, string> } };
+  const object = raw as unknown as T & {
+    metadata: { managedFields?: unknown; annotations?: Record<string, string> };
+  };
   const { managedFields: _managed, ...metadata } = object.metadata;
   if (metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'] !== undefined) {
-    const { 'kubectl.kubernetes.io/last-applied-configuration': _last, ...annotations } = metadata.annotations;
+    const { 'kubectl.kubernetes.io/last-applied-configuration': _last, ...annotations } =
+      metadata.annotations;
     metadata.annotations = annotations;
   }
   return { ...object, metadata } as T;
@@ -73,9 +91,17 @@ function slimResource<T extends KubeObject>(raw: Record<string, unknown>): T {
 
 /** Same generation, labels and annotations: only the status moved (for CRDs, spec changes bump generation). */
 export function onlyStatusChanged(before: KubeObject, after: KubeObject): boolean {
-  const a = before.metadata as KubeObject['metadata'] & { generation?: number; labels?: unknown; annotations?: unknown };
+  const a = before.metadata as KubeObject['metadata'] & {
+    generation?: number;
+    labels?: unknown;
+    annotations?: unknown;
+  };
   const b = after.metadata as typeof a;
-  return a.generation === b.generation && isDeepStrictEqual(a.labels, b.labels) && isDeepStrictEqual(a.annotations, b.annotations);
+  return (
+    a.generation === b.generation &&
+    isDeepStrictEqual(a.labels, b.labels) &&
+    isDeepStrictEqual(a.annotations, b.annotations)
+  );
 }
 
 /** Pod updates that change nothing the push cares about (most kubelet status updates). */
@@ -91,7 +117,10 @@ function collectionPaths(namespaces: string[], prefix: string, plural: string): 
 
 /** Our light reader first; client-node (70 MB of generated models) only for exec plugins and the like. */
 async function loadKubeAuth(options: OperatorOptions): Promise<KubeAuth | KubeConfig> {
-  const source = resolveKubeconfigSource({ ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}), env: options.kubeEnv });
+  const source = resolveKubeconfigSource({
+    ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+    env: options.kubeEnv,
+  });
   if (source.kind === 'in-cluster') return inClusterAuth(source.host, source.port);
   const light = kubeconfigAuth(source.path);
   if (light.ok) return light.auth;
@@ -101,7 +130,10 @@ async function loadKubeAuth(options: OperatorOptions): Promise<KubeAuth | KubeCo
   return kc;
 }
 
-export async function startOperator(options: OperatorOptions, deps: OperatorDeps = {}): Promise<RunningOperator> {
+export async function startOperator(
+  options: OperatorOptions,
+  deps: OperatorDeps = {},
+): Promise<RunningOperator> {
   const log = deps.logger ?? createLogger(options.logLevel);
   const metrics = deps.metrics ?? createOperatorMetrics();
   const client = await createKubeClient(deps.kubeConfig ?? (await loadKubeAuth(options)));
@@ -112,11 +144,18 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
 
   try {
     const signingKey = await ensureSigningKey(client, options.signingSecret);
-    log.info({ secret: `${options.signingSecret.namespace}/${options.signingSecret.name}`, kid: signingKey.kid }, 'config signing key ready');
+    log.info(
+      { secret: `${options.signingSecret.namespace}/${options.signingSecret.name}`, kid: signingKey.kid },
+      'config signing key ready',
+    );
 
     // --- caches -------------------------------------------------------------------------------
     const informerLog = log.child({ component: 'informer' });
-    const makeInformer = <T extends KubeObject>(resource: string, paths: string[], extra: Partial<ConstructorParameters<typeof Informer<T>>[0]> = {}) =>
+    const makeInformer = <T extends KubeObject>(
+      resource: string,
+      paths: string[],
+      extra: Partial<ConstructorParameters<typeof Informer<T>>[0]> = {},
+    ) =>
       new Informer<T>({
         name: resource,
         client,
@@ -129,8 +168,14 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
         ...extra,
       });
     const apiPrefix = `/apis/${GROUP}/${VERSION}`;
-    const servers = makeInformer<AuthorizationServer>('authorizationservers', collectionPaths(options.namespaces, apiPrefix, 'authorizationservers'));
-    const roles = makeInformer<ApiRole>('apiroles', collectionPaths(options.namespaces, apiPrefix, 'apiroles'));
+    const servers = makeInformer<AuthorizationServer>(
+      'authorizationservers',
+      collectionPaths(options.namespaces, apiPrefix, 'authorizationservers'),
+    );
+    const roles = makeInformer<ApiRole>(
+      'apiroles',
+      collectionPaths(options.namespaces, apiPrefix, 'apiroles'),
+    );
     const pods = makeInformer<PodSummary>('pods', collectionPaths(options.namespaces, '/api/v1', 'pods'), {
       labelSelector: SIDECAR_POD_SELECTOR,
       transform: summarisePod,
@@ -140,29 +185,43 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
 
     // --- keys (every replica) -------------------------------------------------------------------
     let leading = false;
-    let distributor: Distributor | undefined;
     const controllers: Controller[] = [];
-    const enqueue = (controller: string, key: string) => controllers.find((c) => c.name === controller)?.enqueue(key);
+    const enqueue = (controller: string, key: string) =>
+      controllers.find((c) => c.name === controller)?.enqueue(key);
 
     // Last good keys from earlier leaders: the identity provider may be down right now.
-    const keyCache = new KeyCache(client, { namespace: options.operatorNamespace, name: options.keysConfigMap });
+    const keyCache = new KeyCache(client, {
+      namespace: options.operatorNamespace,
+      name: options.keysConfigMap,
+    });
     // Best effort: without it (say, RBAC not granted) a restart during an outage loses the keys.
-    await keyCache.load().catch((e: unknown) => log.warn({ err: e }, 'could not read the cached last good keys'));
+    await keyCache
+      .load()
+      .catch((e: unknown) => log.warn({ err: e }, 'could not read the cached last good keys'));
     const keyStore = new KeyStore({
       fetcher: deps.fetcher ?? fetchJwks,
       timeoutMs: options.jwksTimeoutMs,
       minRefreshIntervalMs: options.keyRefreshMinIntervalMs,
       onResult: (result) => metrics.jwksFetches.inc({ result }),
       onFetched: (key, state, keysChanged) => {
-        log.child({ controller: 'keys', key }).info(
-          { keys: state.keys?.length ?? 0, error: state.lastError?.reason, keysChanged },
-          state.lastError ? 'key fetch failed' : 'keys fetched',
-        );
+        log
+          .child({ controller: 'keys', key })
+          .info(
+            { keys: state.keys?.length ?? 0, error: state.lastError?.reason, keysChanged },
+            state.lastError ? 'key fetch failed' : 'keys fetched',
+          );
         enqueue(AUTHORIZATION_SERVER_CONTROLLER, key);
-        if (keysChanged || !state.keys) distributor?.invalidate();
+        if (keysChanged || !state.keys) distributor.invalidate();
         if (leading && keysChanged && state.keys && state.fetchedAt) {
-          const entry = { uid: state.source.uid, issuer: state.source.issuer, fetchedAt: state.fetchedAt.toISOString(), keys: state.keys };
-          keyCache.save(key, entry).catch((e: unknown) => log.warn({ err: e, key }, 'could not persist the last good keys'));
+          const entry = {
+            uid: state.source.uid,
+            issuer: state.source.issuer,
+            fetchedAt: state.fetchedAt.toISOString(),
+            keys: state.keys,
+          };
+          keyCache
+            .save(key, entry)
+            .catch((e: unknown) => log.warn({ err: e, key }, 'could not persist the last good keys'));
         }
       },
     });
@@ -177,7 +236,8 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
         issuer: server.spec.issuer,
         uri,
         ...(server.spec.jwks.caBundle ? { caBundle: server.spec.jwks.caBundle } : {}),
-        refreshIntervalMs: parseDuration(server.spec.jwks.refreshInterval ?? '1h') ?? DEFAULT_REFRESH_INTERVAL_MS,
+        refreshIntervalMs:
+          parseDuration(server.spec.jwks.refreshInterval ?? '1h') ?? DEFAULT_REFRESH_INTERVAL_MS,
       };
       keyStore.track(key, source);
       const cached = keyCache.get(key);
@@ -185,7 +245,11 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
     };
 
     // --- distribution (leader) ------------------------------------------------------------------
-    const allocator = new RevisionAllocator({ client, namespace: options.operatorNamespace, name: options.revisionConfigMap });
+    const allocator = new RevisionAllocator({
+      client,
+      namespace: options.operatorNamespace,
+      name: options.revisionConfigMap,
+    });
     const collect = (): DistributionSources => {
       const resources = new Map<string, NamespaceResources>();
       const held = new Set<string>();
@@ -214,7 +278,8 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
     const sidecarClient = deps.sidecarClient ?? createSidecarClient({ timeoutMs: options.pushTimeoutMs });
     cleanups.push(() => sidecarClient.close());
     const progressThrottleMs = 1000;
-    distributor = new Distributor({
+    // Referenced by the key store's callback above, which first runs once informers are started below.
+    const distributor: Distributor = new Distributor({
       tenant,
       collect,
       allocator,
@@ -234,14 +299,17 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
       },
       onProgress: (namespace) => {
         const roleController = controllers.find((c) => c.name === API_ROLE_CONTROLLER);
-        for (const role of roles.list(namespace)) roleController?.enqueueAfter(objectKey(role), progressThrottleMs);
+        for (const role of roles.list(namespace))
+          roleController?.enqueueAfter(objectKey(role), progressThrottleMs);
       },
     });
     const theDistributor = distributor;
 
     // --- controllers (leader) -------------------------------------------------------------------
-    const events = createEventRecorder(client, { controller: 'scopegate.io/operator', instance: identity }, (e) =>
-      log.warn({ err: e }, 'could not record an event'),
+    const events = createEventRecorder(
+      client,
+      { controller: 'scopegate.io/operator', instance: identity },
+      (e) => log.warn({ err: e }, 'could not record an event'),
     );
     controllers.push(
       createController({
@@ -276,11 +344,18 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
       if (type === 'update' && previous && onlyStatusChanged(previous, server)) return;
       if (type === 'delete') {
         keyStore.untrack(objectKey(server));
-        if (leading) keyCache.remove(objectKey(server)).catch((e: unknown) => log.warn({ err: e }, 'could not drop cached keys'));
-      }
-      else trackKeys(server);
+        if (leading)
+          keyCache
+            .remove(objectKey(server))
+            .catch((e: unknown) => log.warn({ err: e }, 'could not drop cached keys'));
+      } else trackKeys(server);
       const asked = server.metadata.annotations?.[REFRESH_REQUESTED_ANNOTATION];
-      if (leading && type === 'update' && asked !== undefined && asked !== previous?.metadata.annotations?.[REFRESH_REQUESTED_ANNOTATION]) {
+      if (
+        leading &&
+        type === 'update' &&
+        asked !== undefined &&
+        asked !== previous?.metadata.annotations?.[REFRESH_REQUESTED_ANNOTATION]
+      ) {
         keyStore.requestRefresh(objectKey(server));
       }
       // Peers matter (duplicate issuers, roles without a server): look at the whole namespace.
@@ -299,7 +374,11 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
 
     // --- HTTP -----------------------------------------------------------------------------------
     const standbyRefreshAt = new Map<string, number>();
-    const refreshKeys = async (request: { namespace: string; server: string; kid?: string }): Promise<RefreshAnswer> => {
+    const refreshKeys = async (request: {
+      namespace: string;
+      server: string;
+      kid?: string;
+    }): Promise<RefreshAnswer> => {
       const key = `${request.namespace}/${request.server}`;
       const server = servers.get(request.namespace, request.server);
       const state = keyStore.get(key);
@@ -313,11 +392,15 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
       const last = standbyRefreshAt.get(key) ?? 0;
       if (Date.now() - last < options.keyRefreshMinIntervalMs) return 'rate-limited';
       standbyRefreshAt.set(key, Date.now());
-      await client.request('PATCH', `${apiPrefix}/namespaces/${request.namespace}/authorizationservers/${request.server}`, {
-        body: { metadata: { annotations: { [REFRESH_REQUESTED_ANNOTATION]: new Date().toISOString() } } },
-        contentType: MERGE_PATCH,
-        query: { fieldManager: 'scopegate-operator' },
-      });
+      await client.request(
+        'PATCH',
+        `${apiPrefix}/namespaces/${request.namespace}/authorizationservers/${request.server}`,
+        {
+          body: { metadata: { annotations: { [REFRESH_REQUESTED_ANNOTATION]: new Date().toISOString() } } },
+          contentType: MERGE_PATCH,
+          query: { fieldManager: 'scopegate-operator' },
+        },
+      );
       return 'forwarded';
     };
     const synced = () => informers.every((i) => i.synced);
@@ -344,7 +427,8 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
     const ready = () => {
       if (!synced()) return { ready: false, reason: 'caches not synced yet' } as const;
       // Not ready without a certificate: the webhook Service then sends the API server elsewhere.
-      if (webhook && !webhook.isReady()) return { ready: false, reason: 'no webhook serving certificate yet' } as const;
+      if (webhook && !webhook.isReady())
+        return { ready: false, reason: 'no webhook serving certificate yet' } as const;
       return { ready: true } as const;
     };
     const http = await startHttpServer(
@@ -373,9 +457,11 @@ export async function startOperator(options: OperatorOptions, deps: OperatorDeps
       leaderWork = (async () => {
         await Promise.all(informers.map((i) => i.whenSynced()));
         if (!leading) return;
-        await publishPublicKey(client, { namespace: options.signingSecret.namespace, name: options.publicKeyConfigMap }, signingKey).catch(
-          (e: unknown) => log.warn({ err: e }, 'could not publish the config public key'),
-        );
+        await publishPublicKey(
+          client,
+          { namespace: options.signingSecret.namespace, name: options.publicKeyConfigMap },
+          signingKey,
+        ).catch((e: unknown) => log.warn({ err: e }, 'could not publish the config public key'));
         for (const c of controllers) c.queue.start();
         for (const s of servers.list()) enqueue(AUTHORIZATION_SERVER_CONTROLLER, objectKey(s));
         for (const r of roles.list()) enqueue(API_ROLE_CONTROLLER, objectKey(r));

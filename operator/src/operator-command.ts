@@ -13,7 +13,9 @@ export async function runOperatorCommand(argv: string[]): Promise<number> {
       console.log(operatorUsage());
       return 0;
     }
-    console.error(`scopegate operator: invalid configuration:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}\n\nRun 'scopegate operator --help' for the options.`);
+    console.error(
+      `scopegate operator: invalid configuration:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}\n\nRun 'scopegate operator --help' for the options.`,
+    );
     return 2;
   }
   const operator = await startOperator(parsed.options);

@@ -65,34 +65,120 @@ interface FlagSpec {
 
 /** Every flag, its environment variable and its help line. Flags win over environment variables. */
 export const OPERATOR_FLAGS: Record<string, FlagSpec> = {
-  cloud: { env: 'SCOPEGATE_CLOUD', help: 'Tenant cloud name, the first part of <cloud>::<orgId>::<role> (required)' },
+  cloud: {
+    env: 'SCOPEGATE_CLOUD',
+    help: 'Tenant cloud name, the first part of <cloud>::<orgId>::<role> (required)',
+  },
   'org-id': { env: 'SCOPEGATE_ORG_ID', help: 'Tenant organisation ID (required)' },
-  'cloud-domain': { env: 'SCOPEGATE_CLOUD_DOMAIN', help: 'Domain of admin IDs oauth-<role>$@<orgId>.<domain> (default: the cloud name)' },
-  namespaces: { env: 'SCOPEGATE_WATCH_NAMESPACES', help: 'Comma-separated namespaces to watch (default: all)' },
-  kubeconfig: { env: 'KUBECONFIG', help: 'Kubeconfig file (default: in-cluster service account, else ~/.kube/config)' },
-  'http-addr': { env: 'SCOPEGATE_HTTP_ADDR', default: '0.0.0.0:8080', help: 'host:port of /healthz, /readyz, /metrics and /v1/keys/refresh' },
+  'cloud-domain': {
+    env: 'SCOPEGATE_CLOUD_DOMAIN',
+    help: 'Domain of admin IDs oauth-<role>$@<orgId>.<domain> (default: the cloud name)',
+  },
+  namespaces: {
+    env: 'SCOPEGATE_WATCH_NAMESPACES',
+    help: 'Comma-separated namespaces to watch (default: all)',
+  },
+  kubeconfig: {
+    env: 'KUBECONFIG',
+    help: 'Kubeconfig file (default: in-cluster service account, else ~/.kube/config)',
+  },
+  'http-addr': {
+    env: 'SCOPEGATE_HTTP_ADDR',
+    default: '0.0.0.0:8080',
+    help: 'host:port of /healthz, /readyz, /metrics and /v1/keys/refresh',
+  },
   namespace: { env: 'POD_NAMESPACE', default: 'scopegate-system', help: "The operator's own namespace" },
-  'signing-secret': { env: 'SCOPEGATE_SIGNING_SECRET', default: 'scopegate-config-signing-key', help: 'Secret holding the ES256 bundle signing key (created when missing)' },
-  'signing-secret-namespace': { env: 'SCOPEGATE_SIGNING_SECRET_NAMESPACE', help: 'Namespace of that Secret (default: --namespace)' },
-  'public-key-configmap': { env: 'SCOPEGATE_PUBLIC_KEY_CONFIGMAP', default: 'scopegate-config-public-key', help: 'ConfigMap publishing the public half, for injection' },
-  'revision-configmap': { env: 'SCOPEGATE_REVISION_CONFIGMAP', default: 'scopegate-config-revision', help: 'ConfigMap recording the highest bundle revision reserved' },
-  'keys-configmap': { env: 'SCOPEGATE_KEYS_CONFIGMAP', default: 'scopegate-jwks-cache', help: "ConfigMap keeping each server's last good keys across restarts" },
-  'leader-elect': { env: 'SCOPEGATE_LEADER_ELECT', default: 'true', help: 'Elect one active replica through a Lease (true|false)' },
-  'lease-name': { env: 'SCOPEGATE_LEASE_NAME', default: 'scopegate-operator', help: 'Name of the leader-election Lease' },
-  'lease-namespace': { env: 'SCOPEGATE_LEASE_NAMESPACE', help: 'Namespace of the Lease (default: --namespace)' },
-  'lease-duration': { env: 'SCOPEGATE_LEASE_DURATION', default: '10s', help: 'How long a standby waits for a silent leader before taking over' },
-  'renew-deadline': { env: 'SCOPEGATE_RENEW_DEADLINE', default: '7s', help: 'How long the leader keeps leading without renewing the Lease' },
+  'signing-secret': {
+    env: 'SCOPEGATE_SIGNING_SECRET',
+    default: 'scopegate-config-signing-key',
+    help: 'Secret holding the ES256 bundle signing key (created when missing)',
+  },
+  'signing-secret-namespace': {
+    env: 'SCOPEGATE_SIGNING_SECRET_NAMESPACE',
+    help: 'Namespace of that Secret (default: --namespace)',
+  },
+  'public-key-configmap': {
+    env: 'SCOPEGATE_PUBLIC_KEY_CONFIGMAP',
+    default: 'scopegate-config-public-key',
+    help: 'ConfigMap publishing the public half, for injection',
+  },
+  'revision-configmap': {
+    env: 'SCOPEGATE_REVISION_CONFIGMAP',
+    default: 'scopegate-config-revision',
+    help: 'ConfigMap recording the highest bundle revision reserved',
+  },
+  'keys-configmap': {
+    env: 'SCOPEGATE_KEYS_CONFIGMAP',
+    default: 'scopegate-jwks-cache',
+    help: "ConfigMap keeping each server's last good keys across restarts",
+  },
+  'leader-elect': {
+    env: 'SCOPEGATE_LEADER_ELECT',
+    default: 'true',
+    help: 'Elect one active replica through a Lease (true|false)',
+  },
+  'lease-name': {
+    env: 'SCOPEGATE_LEASE_NAME',
+    default: 'scopegate-operator',
+    help: 'Name of the leader-election Lease',
+  },
+  'lease-namespace': {
+    env: 'SCOPEGATE_LEASE_NAMESPACE',
+    help: 'Namespace of the Lease (default: --namespace)',
+  },
+  'lease-duration': {
+    env: 'SCOPEGATE_LEASE_DURATION',
+    default: '10s',
+    help: 'How long a standby waits for a silent leader before taking over',
+  },
+  'renew-deadline': {
+    env: 'SCOPEGATE_RENEW_DEADLINE',
+    default: '7s',
+    help: 'How long the leader keeps leading without renewing the Lease',
+  },
   'retry-period': { env: 'SCOPEGATE_RETRY_PERIOD', default: '2s', help: 'Interval between Lease attempts' },
   identity: { env: 'POD_NAME', help: 'Identity in the Lease (default: hostname and process ID)' },
-  'relist-interval': { env: 'SCOPEGATE_RELIST_INTERVAL', default: '5m', help: 'Full relist of every watched resource, in case a watch missed an event' },
-  'anti-entropy-interval': { env: 'SCOPEGATE_ANTI_ENTROPY_INTERVAL', default: '60s', help: 'How often every sidecar is asked which config it runs' },
-  'push-concurrency': { env: 'SCOPEGATE_PUSH_CONCURRENCY', default: '64', help: 'Sidecars contacted at the same time' },
-  'push-timeout': { env: 'SCOPEGATE_PUSH_TIMEOUT', default: '5s', help: 'Timeout of one request to a sidecar' },
+  'relist-interval': {
+    env: 'SCOPEGATE_RELIST_INTERVAL',
+    default: '5m',
+    help: 'Full relist of every watched resource, in case a watch missed an event',
+  },
+  'anti-entropy-interval': {
+    env: 'SCOPEGATE_ANTI_ENTROPY_INTERVAL',
+    default: '60s',
+    help: 'How often every sidecar is asked which config it runs',
+  },
+  'push-concurrency': {
+    env: 'SCOPEGATE_PUSH_CONCURRENCY',
+    default: '64',
+    help: 'Sidecars contacted at the same time',
+  },
+  'push-timeout': {
+    env: 'SCOPEGATE_PUSH_TIMEOUT',
+    default: '5s',
+    help: 'Timeout of one request to a sidecar',
+  },
   'jwks-timeout': { env: 'SCOPEGATE_JWKS_TIMEOUT', default: '10s', help: 'Timeout of one JWKS fetch' },
-  'key-refresh-min-interval': { env: 'SCOPEGATE_KEY_REFRESH_MIN_INTERVAL', default: '10s', help: 'Minimum time between sidecar-requested refetches of one server' },
-  'log-level': { env: 'SCOPEGATE_LOG_LEVEL', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
-  webhook: { env: 'SCOPEGATE_WEBHOOK', default: 'false', help: 'Serve the admission webhook from this process (true|false)' },
-  'webhook-addr': { env: 'SCOPEGATE_WEBHOOK_ADDR', default: '0.0.0.0:9443', help: 'host:port of the admission webhook (HTTPS)' },
+  'key-refresh-min-interval': {
+    env: 'SCOPEGATE_KEY_REFRESH_MIN_INTERVAL',
+    default: '10s',
+    help: 'Minimum time between sidecar-requested refetches of one server',
+  },
+  'log-level': {
+    env: 'SCOPEGATE_LOG_LEVEL',
+    default: 'info',
+    help: 'trace, debug, info, warn, error or fatal',
+  },
+  webhook: {
+    env: 'SCOPEGATE_WEBHOOK',
+    default: 'false',
+    help: 'Serve the admission webhook from this process (true|false)',
+  },
+  'webhook-addr': {
+    env: 'SCOPEGATE_WEBHOOK_ADDR',
+    default: '0.0.0.0:9443',
+    help: 'host:port of the admission webhook (HTTPS)',
+  },
 };
 
 export function operatorUsage(): string {
@@ -112,8 +198,10 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 export function tenantFieldProblem(name: string, value: string): string | undefined {
   if (value === '') return `${name} is empty`;
   if (/\s/.test(value)) return `${name} '${value}' contains whitespace`;
-  if (value.includes('::')) return `${name} '${value}' contains '::', the separator of <cloud>::<orgId>::<role>`;
-  if (/[$@]/.test(value)) return `${name} '${value}' contains '$' or '@', which delimit the admin ID oauth-<role>$@<orgId>.<domain>`;
+  if (value.includes('::'))
+    return `${name} '${value}' contains '::', the separator of <cloud>::<orgId>::<role>`;
+  if (/[$@]/.test(value))
+    return `${name} '${value}' contains '$' or '@', which delimit the admin ID oauth-<role>$@<orgId>.<domain>`;
   if (value.length > 253) return `${name} is longer than 253 characters`;
   return undefined;
 }
@@ -127,7 +215,10 @@ export function parseHostPort(text: string): HostPort | undefined {
   return { host, port };
 }
 
-export function parseOperatorOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParseResult {
+export function parseOperatorOptions(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ParseResult {
   let values: Record<string, string | boolean | undefined>;
   try {
     const options = Object.fromEntries([
@@ -153,18 +244,22 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
     return spec.default;
   };
   const source = (name: string) =>
-    typeof values[name] === 'string' ? `--${name}` : `--${name} (env ${(OPERATOR_FLAGS[name] as FlagSpec).env})`;
+    typeof values[name] === 'string'
+      ? `--${name}`
+      : `--${name} (env ${(OPERATOR_FLAGS[name] as FlagSpec).env})`;
   const duration = (name: string, minMs: number): number => {
     const text = raw(name) as string;
     const ms = parseDuration(text);
-    if (ms === undefined) errors.push(`${source(name)} '${text}' is not a duration like 500ms, 10s, 5m or 1h`);
+    if (ms === undefined)
+      errors.push(`${source(name)} '${text}' is not a duration like 500ms, 10s, 5m or 1h`);
     else if (ms < minMs) errors.push(`${source(name)} '${text}' must be at least ${minMs}ms`);
     return ms ?? 0;
   };
   const integer = (name: string, min: number, max: number): number => {
     const text = raw(name) as string;
     const n = Number(text);
-    if (!/^\d+$/.test(text) || n < min || n > max) errors.push(`${source(name)} '${text}' must be a whole number from ${min} to ${max}`);
+    if (!/^\d+$/.test(text) || n < min || n > max)
+      errors.push(`${source(name)} '${text}' must be a whole number from ${min} to ${max}`);
     return n;
   };
   const bool = (name: string): boolean => {
@@ -180,14 +275,17 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
   };
   const name = (flag: string, pattern: RegExp, what: string): string => {
     const text = raw(flag) as string;
-    if (!pattern.test(text) || text.length > 253) errors.push(`${source(flag)} '${text}' is not a valid ${what}`);
+    if (!pattern.test(text) || text.length > 253)
+      errors.push(`${source(flag)} '${text}' is not a valid ${what}`);
     return text;
   };
 
   const cloud = raw('cloud');
   const orgId = raw('org-id');
-  if (cloud === undefined) errors.push('the tenant cloud name is required: pass --cloud or set SCOPEGATE_CLOUD');
-  if (orgId === undefined) errors.push('the tenant organisation ID is required: pass --org-id or set SCOPEGATE_ORG_ID');
+  if (cloud === undefined)
+    errors.push('the tenant cloud name is required: pass --cloud or set SCOPEGATE_CLOUD');
+  if (orgId === undefined)
+    errors.push('the tenant organisation ID is required: pass --org-id or set SCOPEGATE_ORG_ID');
   const cloudDomain = raw('cloud-domain') ?? cloud;
   for (const [field, value] of [
     ['cloud name', cloud],
@@ -202,11 +300,13 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  for (const ns of namespaces) if (!DNS_LABEL.test(ns)) errors.push(`--namespaces: '${ns}' is not a valid namespace name`);
+  for (const ns of namespaces)
+    if (!DNS_LABEL.test(ns)) errors.push(`--namespaces: '${ns}' is not a valid namespace name`);
 
   const operatorNamespace = name('namespace', DNS_LABEL, 'namespace name');
   const logLevel = raw('log-level') as string;
-  if (!LOG_LEVELS.includes(logLevel)) errors.push(`${source('log-level')} '${logLevel}' must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    errors.push(`${source('log-level')} '${logLevel}' must be one of ${LOG_LEVELS.join(', ')}`);
 
   const leaseDurationMs = duration('lease-duration', 1000);
   const renewDeadlineMs = duration('renew-deadline', 500);
@@ -215,7 +315,9 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
     errors.push('--renew-deadline must be shorter than --lease-duration, or two leaders could overlap');
   }
   if (retryPeriodMs >= renewDeadlineMs && renewDeadlineMs > 0) {
-    errors.push('--retry-period must be shorter than --renew-deadline, or the leader could never renew in time');
+    errors.push(
+      '--retry-period must be shorter than --renew-deadline, or the leader could never renew in time',
+    );
   }
 
   const options: OperatorOptions = {
@@ -231,7 +333,10 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
     operatorNamespace,
     signingSecret: {
       name: name('signing-secret', DNS_SUBDOMAIN, 'Secret name'),
-      namespace: raw('signing-secret-namespace') !== undefined ? name('signing-secret-namespace', DNS_LABEL, 'namespace name') : operatorNamespace,
+      namespace:
+        raw('signing-secret-namespace') !== undefined
+          ? name('signing-secret-namespace', DNS_LABEL, 'namespace name')
+          : operatorNamespace,
     },
     publicKeyConfigMap: name('public-key-configmap', DNS_SUBDOMAIN, 'ConfigMap name'),
     revisionConfigMap: name('revision-configmap', DNS_SUBDOMAIN, 'ConfigMap name'),
@@ -239,7 +344,10 @@ export function parseOperatorOptions(argv: readonly string[], env: Readonly<Reco
     leaderElection: {
       enabled: bool('leader-elect'),
       leaseName: name('lease-name', DNS_SUBDOMAIN, 'Lease name'),
-      leaseNamespace: raw('lease-namespace') !== undefined ? name('lease-namespace', DNS_LABEL, 'namespace name') : operatorNamespace,
+      leaseNamespace:
+        raw('lease-namespace') !== undefined
+          ? name('lease-namespace', DNS_LABEL, 'namespace name')
+          : operatorNamespace,
       identity: raw('identity') ?? `${env['HOSTNAME'] ?? 'scopegate-operator'}_${process.pid}`,
       leaseDurationMs,
       renewDeadlineMs,

@@ -13,7 +13,11 @@ import { isConflict, isNotFound, type KubeClient } from '../kube/client.js';
 export const RESERVED_THROUGH_KEY = 'reservedThrough';
 
 /** Pure: the block to reserve given the stored counter and the highest revision known in use. */
-export function planReservation(stored: number, highestKnown: number, blockSize: number): { first: number; last: number } {
+export function planReservation(
+  stored: number,
+  highestKnown: number,
+  blockSize: number,
+): { first: number; last: number } {
   const first = Math.max(stored, highestKnown) + 1;
   return { first, last: first + blockSize - 1 };
 }
@@ -78,7 +82,8 @@ export class RevisionAllocator {
         data: { ...current?.data, [RESERVED_THROUGH_KEY]: String(block.last) },
       };
       try {
-        if (current) await client.request('PUT', path, { body: { apiVersion: 'v1', kind: 'ConfigMap', ...body } });
+        if (current)
+          await client.request('PUT', path, { body: { apiVersion: 'v1', kind: 'ConfigMap', ...body } });
         else {
           await client.request('POST', `/api/v1/namespaces/${namespace}/configmaps`, {
             body: { apiVersion: 'v1', kind: 'ConfigMap', ...body },
@@ -92,6 +97,8 @@ export class RevisionAllocator {
       this.last = block.last;
       return;
     }
-    throw new Error(`could not reserve config revisions in ConfigMap ${namespace}/${name}: too many conflicts`);
+    throw new Error(
+      `could not reserve config revisions in ConfigMap ${namespace}/${name}: too many conflicts`,
+    );
   }
 }

@@ -4,7 +4,15 @@
  * safely under concurrency: create; on 409 someone else won, read theirs. The public half is also
  * published in a ConfigMap for the injector and for people.
  */
-import { calculateJwkThumbprint, exportJWK, exportPKCS8, exportSPKI, generateKeyPair, importPKCS8, importSPKI } from 'jose';
+import {
+  calculateJwkThumbprint,
+  exportJWK,
+  exportPKCS8,
+  exportSPKI,
+  generateKeyPair,
+  importPKCS8,
+  importSPKI,
+} from 'jose';
 import { isConflict, isNotFound, MERGE_PATCH, type KubeClient } from '../kube/client.js';
 
 export const PRIVATE_KEY_FIELD = 'private-key.pem';
@@ -25,20 +33,28 @@ interface Secret {
 }
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
-const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
+const unb64 = (s: string | undefined) =>
+  s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8');
 
 async function fromSecret(secret: Secret, where: string): Promise<SigningKey> {
   const privatePem = unb64(secret.data?.[PRIVATE_KEY_FIELD]);
   const publicPem = unb64(secret.data?.[PUBLIC_KEY_FIELD]);
   if (!privatePem || !publicPem) {
-    throw new Error(`Secret ${where} lacks ${PRIVATE_KEY_FIELD} or ${PUBLIC_KEY_FIELD}; delete it to have a new key generated`);
+    throw new Error(
+      `Secret ${where} lacks ${PRIVATE_KEY_FIELD} or ${PUBLIC_KEY_FIELD}; delete it to have a new key generated`,
+    );
   }
   const privateKey = await importPKCS8(privatePem, 'ES256');
-  const kid = await calculateJwkThumbprint(await exportJWK(await importSPKI(publicPem, 'ES256', { extractable: true })));
+  const kid = await calculateJwkThumbprint(
+    await exportJWK(await importSPKI(publicPem, 'ES256', { extractable: true })),
+  );
   return { privateKey, publicKeyPem: publicPem, kid };
 }
 
-export async function ensureSigningKey(client: KubeClient, ref: { namespace: string; name: string }): Promise<SigningKey> {
+export async function ensureSigningKey(
+  client: KubeClient,
+  ref: { namespace: string; name: string },
+): Promise<SigningKey> {
   const where = `${ref.namespace}/${ref.name}`;
   const path = `/api/v1/namespaces/${ref.namespace}/secrets/${ref.name}`;
   try {
@@ -55,7 +71,11 @@ export async function ensureSigningKey(client: KubeClient, ref: { namespace: str
         apiVersion: 'v1',
         kind: 'Secret',
         type: 'Opaque',
-        metadata: { name: ref.name, namespace: ref.namespace, labels: { 'app.kubernetes.io/managed-by': 'scopegate' } },
+        metadata: {
+          name: ref.name,
+          namespace: ref.namespace,
+          labels: { 'app.kubernetes.io/managed-by': 'scopegate' },
+        },
         data: { [PRIVATE_KEY_FIELD]: b64(privatePem), [PUBLIC_KEY_FIELD]: b64(publicPem) },
       },
     });
@@ -82,7 +102,11 @@ export async function publishPublicKey(
         body: {
           apiVersion: 'v1',
           kind: 'ConfigMap',
-          metadata: { name: ref.name, namespace: ref.namespace, labels: { 'app.kubernetes.io/managed-by': 'scopegate' } },
+          metadata: {
+            name: ref.name,
+            namespace: ref.namespace,
+            labels: { 'app.kubernetes.io/managed-by': 'scopegate' },
+          },
           data,
         },
       });

@@ -40,7 +40,8 @@ export function createController(options: {
         end();
       }
     },
-    onError: (key, error, failures) => log.warn({ key, err: error, failures }, 'reconcile failed; will retry'),
+    onError: (key, error, failures) =>
+      log.warn({ key, err: error, failures }, 'reconcile failed; will retry'),
     onDepthChange: (depth) => metrics.queueDepth.set({ controller: name }, depth),
   });
   return {

@@ -7,7 +7,10 @@ import type { ApiRole, AuthorizationServer, WorkloadSelector } from '../../../cr
 import { effectiveRoleName } from '../../../sidecar/src/config/from-resources.js';
 
 /** False only when no pod can match both selectors (some label is required with two different values). */
-export function selectorsMayOverlap(a: WorkloadSelector | undefined, b: WorkloadSelector | undefined): boolean {
+export function selectorsMayOverlap(
+  a: WorkloadSelector | undefined,
+  b: WorkloadSelector | undefined,
+): boolean {
   const left = a?.matchLabels ?? {};
   const right = b?.matchLabels ?? {};
   return Object.entries(left).every(([key, value]) => right[key] === undefined || right[key] === value);

@@ -20,22 +20,38 @@ const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const MAX_BODY = 4096;
 
 /** Pure: a refresh request body, or why it is not one. */
-export function parseRefreshRequest(body: unknown): { namespace: string; server: string; kid?: string } | { error: string } {
+export function parseRefreshRequest(
+  body: unknown,
+): { namespace: string; server: string; kid?: string } | { error: string } {
   if (body === null || typeof body !== 'object') return { error: 'the body must be a JSON object' };
   const { namespace, server, kid } = body as Record<string, unknown>;
-  if (typeof namespace !== 'string' || namespace.length > 63 || !NAME.test(namespace)) return { error: 'namespace must be a namespace name' };
-  if (typeof server !== 'string' || server.length > 253 || !NAME.test(server)) return { error: 'server must be an AuthorizationServer name' };
-  if (kid !== undefined && (typeof kid !== 'string' || kid.length > 256)) return { error: 'kid must be a string of at most 256 characters' };
+  if (typeof namespace !== 'string' || namespace.length > 63 || !NAME.test(namespace))
+    return { error: 'namespace must be a namespace name' };
+  if (typeof server !== 'string' || server.length > 253 || !NAME.test(server))
+    return { error: 'server must be an AuthorizationServer name' };
+  if (kid !== undefined && (typeof kid !== 'string' || kid.length > 256))
+    return { error: 'kid must be a string of at most 256 characters' };
   return kid === undefined ? { namespace, server } : { namespace, server, kid };
 }
 
-const STATUS_OF: Record<RefreshAnswer, number> = { accepted: 202, forwarded: 202, known: 200, 'rate-limited': 429, unknown: 404 };
+const STATUS_OF: Record<RefreshAnswer, number> = {
+  accepted: 202,
+  forwarded: 202,
+  known: 200,
+  'rate-limited': 429,
+  unknown: 404,
+};
 
 export async function startHttpServer(
   deps: HttpServerDeps,
   addr: { host: string; port: number },
 ): Promise<{ address: AddressInfo; close: () => Promise<void> }> {
-  const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  const send = (
+    res: http.ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) => {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     res.writeHead(status, {
       'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
@@ -59,7 +75,8 @@ export async function startHttpServer(
       return;
     }
     if (path === '/v1/keys/refresh') {
-      if (req.method !== 'POST') return send(res, 405, { code: 'ERR_METHOD', message: 'use POST' }, { allow: 'POST' });
+      if (req.method !== 'POST')
+        return send(res, 405, { code: 'ERR_METHOD', message: 'use POST' }, { allow: 'POST' });
       const chunks: Buffer[] = [];
       let size = 0;
       req.on('data', (c: Buffer) => {
@@ -84,7 +101,12 @@ export async function startHttpServer(
         deps.refreshKeys(parsed).then(
           (answer) => {
             deps.onRefreshAnswer?.(answer);
-            send(res, STATUS_OF[answer], { result: answer }, answer === 'rate-limited' ? { 'retry-after': '10' } : {});
+            send(
+              res,
+              STATUS_OF[answer],
+              { result: answer },
+              answer === 'rate-limited' ? { 'retry-after': '10' } : {},
+            );
           },
           (e: Error) => send(res, 500, { code: 'ERR_INTERNAL', message: e.message }),
         );

@@ -9,8 +9,7 @@ import { screenJwks } from './screen.js';
 export const MAX_JWKS_BYTES = 256 * 1024;
 
 export type FetchOutcome =
-  | { ok: true; keys: Jwk[]; dropped: string[] }
-  | { ok: false; reason: string; message: string };
+  { ok: true; keys: Jwk[]; dropped: string[] } | { ok: false; reason: string; message: string };
 
 export interface FetchJwksOptions {
   uri: string;
@@ -47,7 +46,12 @@ export const fetchJwks: JwksFetcher = ({ uri, caBundle, timeoutMs, maxBytes = MA
       agent: false,
     });
     const timer = setTimeout(
-      () => finish({ ok: false, reason: 'FetchTimeout', message: `no complete answer from ${uri} within ${timeoutMs}ms` }),
+      () =>
+        finish({
+          ok: false,
+          reason: 'FetchTimeout',
+          message: `no complete answer from ${uri} within ${timeoutMs}ms`,
+        }),
       timeoutMs,
     );
     req.on('error', (e: NodeJS.ErrnoException) => {
@@ -66,7 +70,8 @@ export const fetchJwks: JwksFetcher = ({ uri, caBundle, timeoutMs, maxBytes = MA
       const status = res.statusCode ?? 0;
       if (status !== 200) {
         res.resume();
-        const hint = status >= 300 && status < 400 ? ' (redirects are not followed: set jwks.uri to the final URL)' : '';
+        const hint =
+          status >= 300 && status < 400 ? ' (redirects are not followed: set jwks.uri to the final URL)' : '';
         return finish({ ok: false, reason: 'HttpError', message: `${uri} answered HTTP ${status}${hint}` });
       }
       const chunks: Buffer[] = [];
@@ -74,11 +79,17 @@ export const fetchJwks: JwksFetcher = ({ uri, caBundle, timeoutMs, maxBytes = MA
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > maxBytes) {
-          return finish({ ok: false, reason: 'InvalidKeySet', message: `the key set from ${uri} is larger than ${maxBytes} bytes` });
+          return finish({
+            ok: false,
+            reason: 'InvalidKeySet',
+            message: `the key set from ${uri} is larger than ${maxBytes} bytes`,
+          });
         }
         chunks.push(chunk);
       });
-      res.on('error', (e) => finish({ ok: false, reason: 'FetchFailed', message: `reading ${uri} failed: ${e.message}` }));
+      res.on('error', (e) =>
+        finish({ ok: false, reason: 'FetchFailed', message: `reading ${uri} failed: ${e.message}` }),
+      );
       res.on('end', () => {
         let body: unknown;
         try {

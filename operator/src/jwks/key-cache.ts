@@ -72,7 +72,11 @@ export class KeyCache {
           body: {
             apiVersion: 'v1',
             kind: 'ConfigMap',
-            metadata: { name: this.ref.name, namespace: this.ref.namespace, labels: { 'app.kubernetes.io/managed-by': 'scopegate' } },
+            metadata: {
+              name: this.ref.name,
+              namespace: this.ref.namespace,
+              labels: { 'app.kubernetes.io/managed-by': 'scopegate' },
+            },
             data: Object.fromEntries(Object.entries(data).filter(([, v]) => v !== null)),
           },
         });

@@ -98,7 +98,8 @@ export class KeyStore {
       this.fetchNow(key, entry);
     } else if (entry.state.source.refreshIntervalMs !== source.refreshIntervalMs) {
       entry.state = { ...entry.state, source };
-      if (!entry.inFlight && entry.state.lastError === undefined) this.schedule(key, entry, source.refreshIntervalMs);
+      if (!entry.inFlight && entry.state.lastError === undefined)
+        this.schedule(key, entry, source.refreshIntervalMs);
     }
     return entry.state;
   }
@@ -176,7 +177,14 @@ export class KeyStore {
         const before = entry.state.keys;
         if (outcome.ok) {
           const { lastError: _dropped, ...rest } = entry.state;
-          entry.state = { ...rest, keys: outcome.keys, fetchedAt: now, dropped: outcome.dropped, failures: 0, attempted: true };
+          entry.state = {
+            ...rest,
+            keys: outcome.keys,
+            fetchedAt: now,
+            dropped: outcome.dropped,
+            failures: 0,
+            attempted: true,
+          };
         } else {
           entry.state = {
             ...entry.state,

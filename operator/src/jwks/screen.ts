@@ -21,7 +21,11 @@ const isText = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length
 export function screenJwks(body: unknown): ScreenResult {
   const keys = (body as { keys?: unknown } | null)?.keys;
   if (body === null || typeof body !== 'object' || !Array.isArray(keys)) {
-    return { ok: false, reason: 'InvalidKeySet', message: 'the response is not a JSON Web Key Set (no "keys" array)' };
+    return {
+      ok: false,
+      reason: 'InvalidKeySet',
+      message: 'the response is not a JSON Web Key Set (no "keys" array)',
+    };
   }
   const accepted: Jwk[] = [];
   const dropped: string[] = [];
@@ -50,7 +54,10 @@ export function screenJwks(body: unknown): ScreenResult {
     }
     const complete =
       (kty === 'RSA' && isText(key['n']) && isText(key['e'])) ||
-      (kty === 'EC' && CURVES['EC']!.includes(key['crv'] as string) && isText(key['x']) && isText(key['y'])) ||
+      (kty === 'EC' &&
+        CURVES['EC']!.includes(key['crv'] as string) &&
+        isText(key['x']) &&
+        isText(key['y'])) ||
       (kty === 'OKP' && CURVES['OKP']!.includes(key['crv'] as string) && isText(key['x']));
     if (!complete) {
       dropped.push(`${describe(key, i)} is not a complete RSA, EC or Ed25519 public key`);
@@ -62,10 +69,18 @@ export function screenJwks(body: unknown): ScreenResult {
   }
   if (accepted.length === 0) {
     const why = dropped.length > 0 ? `: ${dropped.join('; ')}` : '';
-    return { ok: false, reason: 'NoUsableKeys', message: `the key set has no usable public signing key${why}` };
+    return {
+      ok: false,
+      reason: 'NoUsableKeys',
+      message: `the key set has no usable public signing key${why}`,
+    };
   }
   if (accepted.length > MAX_KEYS) {
-    return { ok: false, reason: 'InvalidKeySet', message: `the key set has ${accepted.length} keys; at most ${MAX_KEYS} are supported` };
+    return {
+      ok: false,
+      reason: 'InvalidKeySet',
+      message: `the key set has ${accepted.length} keys; at most ${MAX_KEYS} are supported`,
+    };
   }
   return { ok: true, keys: accepted, dropped };
 }

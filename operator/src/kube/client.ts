@@ -121,7 +121,11 @@ function errorFrom(method: string, path: string, status: number, text: string): 
 }
 
 export async function createKubeClient(source: KubeConfig | KubeAuth): Promise<KubeClient> {
-  const t = transportFor('server' in source && 'headers' in source ? (source as KubeAuth) : await authFromKubeConfig(source as KubeConfig));
+  const t = transportFor(
+    'server' in source && 'headers' in source
+      ? (source as KubeAuth)
+      : await authFromKubeConfig(source as KubeConfig),
+  );
   const lib = t.base.protocol === 'https:' ? https : http;
 
   const request = async <T>(method: string, path: string, options: RequestOptions = {}): Promise<T> => {
@@ -133,9 +137,16 @@ export async function createKubeClient(source: KubeConfig | KubeAuth): Promise<K
       headers['content-length'] = String(payload.length);
     }
     return new Promise<T>((resolve, reject) => {
-      const req = lib.request(url, { method, headers, agent: t.requestAgent, timeout: options.timeoutMs ?? 30_000 });
+      const req = lib.request(url, {
+        method,
+        headers,
+        agent: t.requestAgent,
+        timeout: options.timeoutMs ?? 30_000,
+      });
       req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
-      req.on('error', (cause) => reject(new KubeApiError(`${method} ${path}: ${cause.message}`, 0, undefined, { cause })));
+      req.on('error', (cause) =>
+        reject(new KubeApiError(`${method} ${path}: ${cause.message}`, 0, undefined, { cause })),
+      );
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -170,10 +181,13 @@ export async function createKubeClient(source: KubeConfig | KubeAuth): Promise<K
         else resolve();
       };
       const onAbort = () => finish();
-      const armIdle = () => setTimeout(() => finish(new Error(`watch ${path}: no data for ${idleTimeoutMs}ms`)), idleTimeoutMs);
+      const armIdle = () =>
+        setTimeout(() => finish(new Error(`watch ${path}: no data for ${idleTimeoutMs}ms`)), idleTimeoutMs);
       let idle = armIdle();
       const req = lib.request(url, { method: 'GET', headers, agent: t.watchAgent });
-      req.on('error', (e) => finish(new KubeApiError(`watch ${path}: ${e.message}`, 0, undefined, { cause: e })));
+      req.on('error', (e) =>
+        finish(new KubeApiError(`watch ${path}: ${e.message}`, 0, undefined, { cause: e })),
+      );
       req.on('response', (res) => {
         const status = res.statusCode ?? 0;
         if (status !== 200) {

@@ -24,7 +24,13 @@ export function createEventRecorder(
   onError: (error: unknown) => void,
   now: () => Date = () => new Date(),
 ): EventRecorder {
-  const emit = (type: 'Normal' | 'Warning', target: EventTarget, reason: string, note: string, action: string) => {
+  const emit = (
+    type: 'Normal' | 'Warning',
+    target: EventTarget,
+    reason: string,
+    note: string,
+    action: string,
+  ) => {
     const body = {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',

@@ -275,7 +275,11 @@ class Reflector<T extends KubeObject> {
       if (status.code === 410 || status.reason === 'Expired' || status.reason === 'Gone') {
         throw new ExpiredError(status.message ?? 'resource version expired');
       }
-      throw new KubeApiError(`watch ${this.path}: ${status.message ?? 'error event'}`, status.code ?? 0, status.reason);
+      throw new KubeApiError(
+        `watch ${this.path}: ${status.message ?? 'error event'}`,
+        status.code ?? 0,
+        status.reason,
+      );
     }
     const rv = (event.object as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion;
     if (event.type === 'BOOKMARK') {

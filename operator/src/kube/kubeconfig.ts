@@ -12,7 +12,13 @@ import { parse } from 'yaml';
 
 export interface KubeAuth {
   server: string;
-  tls: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean; servername?: string };
+  tls: {
+    ca?: string | Buffer;
+    cert?: string | Buffer;
+    key?: string | Buffer;
+    rejectUnauthorized?: boolean;
+    servername?: string;
+  };
   /** Per request: service account tokens rotate on disk. */
   headers(): Promise<Record<string, string>>;
 }
@@ -50,7 +56,8 @@ export function kubeconfigAuth(file: string, text = fs.readFileSync(file, 'utf8'
   if (!context) return { ok: false, unsupported: `kubeconfig ${file} has no current context` };
   const cluster = find(doc['clusters'], context['cluster'], 'cluster');
   const user = find(doc['users'], context['user'], 'user') ?? {};
-  if (!cluster || typeof cluster['server'] !== 'string') return { ok: false, unsupported: `kubeconfig ${file}: no server for the current context` };
+  if (!cluster || typeof cluster['server'] !== 'string')
+    return { ok: false, unsupported: `kubeconfig ${file}: no server for the current context` };
   for (const field of ['exec', 'auth-provider', 'username', 'password']) {
     if (user[field] !== undefined) return { ok: false, unsupported: `user ${field}` };
   }

@@ -45,12 +45,20 @@ export function decideLease(input: {
 }): { decision: LeaseAction; observed: Observation | undefined } {
   const { lease, identity, now } = input;
   if (lease === undefined) return { decision: { action: 'create' }, observed: undefined };
-  const record = JSON.stringify([lease.holderIdentity ?? '', lease.renewTime ?? '', lease.acquireTime ?? '', lease.leaseTransitions ?? 0]);
+  const record = JSON.stringify([
+    lease.holderIdentity ?? '',
+    lease.renewTime ?? '',
+    lease.acquireTime ?? '',
+    lease.leaseTransitions ?? 0,
+  ]);
   const observed = input.observed?.record === record ? input.observed : { record, at: now };
   const holder = lease.holderIdentity ?? '';
   if (holder === identity) return { decision: { action: 'renew' }, observed };
   if (holder === '') return { decision: { action: 'acquire' }, observed };
-  const durationMs = (lease.leaseDurationSeconds ?? 0) > 0 ? (lease.leaseDurationSeconds as number) * 1000 : input.leaseDurationMs;
+  const durationMs =
+    (lease.leaseDurationSeconds ?? 0) > 0
+      ? (lease.leaseDurationSeconds as number) * 1000
+      : input.leaseDurationMs;
   const expiresAt = observed.at + durationMs;
   if (now < expiresAt) return { decision: { action: 'wait', holder, expiresAt }, observed };
   return { decision: { action: 'acquire' }, observed };
@@ -152,17 +160,32 @@ export class LeaderElector {
         holderIdentity: identity,
         leaseDurationSeconds: Math.ceil(this.options.leaseDurationMs / 1000),
         renewTime: microTime(now),
-        acquireTime: decision.action === 'renew' ? (lease?.spec?.acquireTime ?? microTime(now)) : microTime(now),
+        acquireTime:
+          decision.action === 'renew' ? (lease?.spec?.acquireTime ?? microTime(now)) : microTime(now),
         leaseTransitions: (lease?.spec?.leaseTransitions ?? 0) + (decision.action === 'acquire' ? 1 : 0),
       };
       if (decision.action === 'create') {
-        await client.request('POST', `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases`, {
-          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.options.name, namespace: this.options.namespace }, spec },
-          timeoutMs: this.options.retryPeriodMs * 2,
-        });
+        await client.request(
+          'POST',
+          `/apis/coordination.k8s.io/v1/namespaces/${this.options.namespace}/leases`,
+          {
+            body: {
+              apiVersion: 'coordination.k8s.io/v1',
+              kind: 'Lease',
+              metadata: { name: this.options.name, namespace: this.options.namespace },
+              spec,
+            },
+            timeoutMs: this.options.retryPeriodMs * 2,
+          },
+        );
       } else {
         await client.request('PUT', this.path, {
-          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { ...lease!.metadata }, spec },
+          body: {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { ...lease!.metadata },
+            spec,
+          },
           timeoutMs: this.options.retryPeriodMs * 2,
         });
       }
@@ -170,7 +193,10 @@ export class LeaderElector {
       if (!this.leading && this.running) {
         this.leading = true;
         this.lastHolder = identity;
-        this.options.log?.info({ lease: `${this.options.namespace}/${this.options.name}`, identity }, 'became the leader');
+        this.options.log?.info(
+          { lease: `${this.options.namespace}/${this.options.name}`, identity },
+          'became the leader',
+        );
         this.options.onStartedLeading();
       }
     } catch (error) {
@@ -200,7 +226,12 @@ export class LeaderElector {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
         metadata: lease.metadata,
-        spec: { ...lease.spec, holderIdentity: null, leaseDurationSeconds: 1, renewTime: microTime(this.timers.now()) },
+        spec: {
+          ...lease.spec,
+          holderIdentity: null,
+          leaseDurationSeconds: 1,
+          renewTime: microTime(this.timers.now()),
+        },
       },
     });
   }

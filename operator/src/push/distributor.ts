@@ -110,7 +110,8 @@ export class Distributor {
   /** Resources, keys or pods changed: rebuild bundles on the next pass. */
   invalidate(observedAt: number = this.timers.now()): void {
     this.renderNeeded = true;
-    this.changeObservedAt = this.changeObservedAt === undefined ? observedAt : Math.min(this.changeObservedAt, observedAt);
+    this.changeObservedAt =
+      this.changeObservedAt === undefined ? observedAt : Math.min(this.changeObservedAt, observedAt);
     this.schedulePass();
   }
 
@@ -130,7 +131,12 @@ export class Distributor {
   }
 
   /** For tests and debugging: what each known sidecar runs. */
-  snapshot(): { uid: string; groupKey: string | undefined; digest: string | undefined; revision: number | undefined }[] {
+  snapshot(): {
+    uid: string;
+    groupKey: string | undefined;
+    digest: string | undefined;
+    revision: number | undefined;
+  }[] {
     return [...this.endpoints.keys()].map((uid) => {
       const ack = this.sync.get(uid)?.ack;
       return { uid, groupKey: this.podGroups.get(uid), digest: ack?.digest, revision: ack?.revision };
@@ -196,7 +202,12 @@ export class Distributor {
     const groups = new Map<string, Group>();
     for (const [key, fresh] of rendered.groups) {
       const old = this.groups.get(key);
-      groups.set(key, old && old.digest === fresh.digest ? old : { ...fresh, revision: 0, jws: undefined, pendingSince: observedAt });
+      groups.set(
+        key,
+        old && old.digest === fresh.digest
+          ? old
+          : { ...fresh, revision: 0, jws: undefined, pendingSince: observedAt },
+      );
     }
     // Namespaces on hold keep the bundles they had until their keys are known.
     for (const target of sources.targets) {
@@ -208,7 +219,9 @@ export class Distributor {
         rendered.podGroups.set(target.uid, key);
       }
     }
-    const endpoints = new Map(sources.targets.filter((t) => rendered.podGroups.has(t.uid)).map((t) => [t.uid, t]));
+    const endpoints = new Map(
+      sources.targets.filter((t) => rendered.podGroups.has(t.uid)).map((t) => [t.uid, t]),
+    );
     for (const uid of this.sync.keys()) if (!endpoints.has(uid)) this.sync.delete(uid);
     for (const [uid, endpoint] of endpoints) {
       const before = this.endpoints.get(uid);
@@ -246,7 +259,11 @@ export class Distributor {
     const group = this.groups.get(key);
     if (!group) return;
     const revision = await this.options.allocator.allocate();
-    const config: SidecarConfig = { ...group.config, revision, generatedAt: new Date(this.timers.now()).toISOString() };
+    const config: SidecarConfig = {
+      ...group.config,
+      revision,
+      generatedAt: new Date(this.timers.now()).toISOString(),
+    };
     const jws = await this.options.sign(config);
     if (this.groups.get(key) !== group) return; // replaced by a newer render meanwhile
     group.revision = revision;
@@ -289,7 +306,10 @@ export class Distributor {
         this.options.metrics?.request('probe', outcome.kind);
         if (!still()) return;
         if (outcome.kind === 'error') return this.failed(state, endpoint, 'probe', outcome.message);
-        state.ack = outcome.kind === 'config' ? { revision: outcome.revision, digest: outcome.digest } : { revision: 0, digest: undefined };
+        state.ack =
+          outcome.kind === 'config'
+            ? { revision: outcome.revision, digest: outcome.digest }
+            : { revision: 0, digest: undefined };
         if (outcome.kind === 'config') this.options.allocator.observe(outcome.revision);
         this.succeeded(state);
         return;
@@ -312,7 +332,12 @@ export class Distributor {
           state.retryAt = state.failures > 1 ? this.timers.now() + this.delay(state.failures - 1) : 0;
           return;
         case 'rejected':
-          return this.failed(state, endpoint, 'push', `sidecar refused the bundle (${outcome.status}): ${outcome.message}`);
+          return this.failed(
+            state,
+            endpoint,
+            'push',
+            `sidecar refused the bundle (${outcome.status}): ${outcome.message}`,
+          );
         case 'error':
           return this.failed(state, endpoint, 'push', outcome.message);
       }
@@ -349,7 +374,8 @@ export class Distributor {
     const lagging = new Set<string>();
     for (const [uid, key] of this.podGroups) {
       const group = this.groups.get(key);
-      if (group?.pendingSince !== undefined && this.sync.get(uid)?.ack?.digest !== group.digest) lagging.add(key);
+      if (group?.pendingSince !== undefined && this.sync.get(uid)?.ack?.digest !== group.digest)
+        lagging.add(key);
     }
     for (const group of pending) {
       if (lagging.has(group.key)) continue;
@@ -363,9 +389,12 @@ export class Distributor {
     if (this.wakeAt !== undefined && this.wakeAt <= at && this.wakeAt > this.timers.now()) return;
     this.timers.clearTimeout(this.wakeTimer);
     this.wakeAt = at;
-    this.wakeTimer = this.timers.setTimeout(() => {
-      this.wakeAt = undefined;
-      this.schedulePass();
-    }, Math.max(0, at - this.timers.now()));
+    this.wakeTimer = this.timers.setTimeout(
+      () => {
+        this.wakeAt = undefined;
+        this.schedulePass();
+      },
+      Math.max(0, at - this.timers.now()),
+    );
   }
 }

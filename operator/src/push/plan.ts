@@ -48,7 +48,13 @@ export interface PushPlan {
   nextWakeAt: number | undefined;
 }
 
-export const newPodSync = (): PodSync => ({ ack: undefined, verifiedAt: 0, busy: false, failures: 0, retryAt: 0 });
+export const newPodSync = (): PodSync => ({
+  ack: undefined,
+  verifiedAt: 0,
+  busy: false,
+  failures: 0,
+  retryAt: 0,
+});
 
 export function planPushes(
   desired: readonly DesiredPod[],

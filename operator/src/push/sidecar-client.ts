@@ -54,10 +54,15 @@ export function createSidecarClient(options: { timeoutMs: number }): SidecarClie
         timeout: options.timeoutMs,
         headers: {
           accept: 'application/json',
-          ...(payload ? { 'content-type': 'application/jose', 'content-length': String(payload.length) } : {}),
+          ...(payload
+            ? { 'content-type': 'application/jose', 'content-length': String(payload.length) }
+            : {}),
         },
       });
-      const deadline = setTimeout(() => req.destroy(new Error(`timed out after ${options.timeoutMs}ms`)), options.timeoutMs * 2);
+      const deadline = setTimeout(
+        () => req.destroy(new Error(`timed out after ${options.timeoutMs}ms`)),
+        options.timeoutMs * 2,
+      );
       req.on('timeout', () => req.destroy(new Error(`timed out after ${options.timeoutMs}ms`)));
       req.on('error', (e) => {
         clearTimeout(deadline);
@@ -99,7 +104,9 @@ export function createSidecarClient(options: { timeoutMs: number }): SidecarClie
         if (status !== 200) return { kind: 'error', message: `GET /v1/config answered ${status}` };
         const body = JSON.parse(text) as { revision?: unknown; digest?: unknown };
         if (typeof body.revision !== 'number' || typeof body.digest !== 'string') {
-          return body.revision === undefined || body.revision === null ? { kind: 'no-config' } : { kind: 'error', message: 'GET /v1/config: no revision/digest' };
+          return body.revision === undefined || body.revision === null
+            ? { kind: 'no-config' }
+            : { kind: 'error', message: 'GET /v1/config: no revision/digest' };
         }
         return { kind: 'config', revision: body.revision, digest: body.digest };
       } catch (e) {

@@ -57,7 +57,12 @@ interface RawPod {
     deletionTimestamp?: string;
   };
   spec?: { containers?: RawContainer[]; initContainers?: RawContainer[] };
-  status?: { podIP?: string; phase?: string; containerStatuses?: RawStatus[]; initContainerStatuses?: RawStatus[] };
+  status?: {
+    podIP?: string;
+    phase?: string;
+    containerStatuses?: RawStatus[];
+    initContainerStatuses?: RawStatus[];
+  };
 }
 
 function adminPortOf(container: RawContainer, annotations: Record<string, string>): number {
@@ -76,9 +81,10 @@ export function summarisePod(raw: Record<string, unknown>): PodSummary {
   const container =
     pod.spec?.containers?.find((c) => c.name === SIDECAR_CONTAINER_NAME) ??
     pod.spec?.initContainers?.find((c) => c.name === SIDECAR_CONTAINER_NAME && c.restartPolicy === 'Always');
-  const status = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find(
-    (s) => s.name === SIDECAR_CONTAINER_NAME,
-  );
+  const status = [
+    ...(pod.status?.containerStatuses ?? []),
+    ...(pod.status?.initContainerStatuses ?? []),
+  ].find((s) => s.name === SIDECAR_CONTAINER_NAME);
   const sidecarState: SidecarContainerState = status?.state?.running
     ? 'running'
     : status?.state?.terminated
@@ -124,7 +130,8 @@ export function sidecarEndpoint(pod: PodSummary): SidecarEndpoint | { skip: stri
   if (pod.metadata.deleting) return { skip: 'being deleted' };
   if (pod.phase === 'Succeeded' || pod.phase === 'Failed') return { skip: `phase ${pod.phase}` };
   if (!pod.podIP) return { skip: 'no pod IP yet' };
-  if (pod.sidecarState === 'waiting' || pod.sidecarState === 'terminated') return { skip: `sidecar ${pod.sidecarState}` };
+  if (pod.sidecarState === 'waiting' || pod.sidecarState === 'terminated')
+    return { skip: `sidecar ${pod.sidecarState}` };
   const host = pod.podIP.includes(':') ? `[${pod.podIP}]` : pod.podIP;
   return {
     uid: pod.metadata.uid,

@@ -7,7 +7,14 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       level,
       base: { component: 'operator' },
       redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]', '*.privateKey', '*.jws', 'jws'],
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'res.headers["set-cookie"]',
+          '*.privateKey',
+          '*.jws',
+          'jws',
+        ],
         censor: '[redacted]',
       },
     },

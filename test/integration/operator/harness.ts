@@ -15,19 +15,28 @@ import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { pino } from 'pino';
-import { createKubeClient, isConflict, isNotFound, MERGE_PATCH, type KubeClient } from '../../../operator/src/kube/client.js';
+import {
+  createKubeClient,
+  isConflict,
+  isNotFound,
+  MERGE_PATCH,
+  type KubeClient,
+} from '../../../operator/src/kube/client.js';
 import { startOperator, type RunningOperator } from '../../../operator/src/main.js';
 import { parseOperatorOptions, type OperatorOptions } from '../../../operator/src/options.js';
 import { kubectl } from '../../support/control-plane.js';
 import { createTestCa, type TestCa } from '../../support/test-ca.js';
 
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..').replace(/\/dist$/, '');
+export const REPO = path
+  .resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
+  .replace(/\/dist$/, '');
 export const CLI = path.join(REPO, 'dist/operator/src/cli.js');
 export const TENANT = { cloudName: 'acme', orgId: '1234', cloudDomain: 'acme.example' };
 
 export function kubeconfigPath(): string {
   const p = process.env.SCOPEGATE_TEST_KUBECONFIG;
-  if (!p) throw new Error('SCOPEGATE_TEST_KUBECONFIG is not set: run through test/vitest.integration.config.ts');
+  if (!p)
+    throw new Error('SCOPEGATE_TEST_KUBECONFIG is not set: run through test/vitest.integration.config.ts');
   return p;
 }
 
@@ -49,7 +58,10 @@ export function loadableCrds(): string {
     .map((f) =>
       fs
         .readFileSync(path.join(REPO, 'crds', f), 'utf8')
-        .replace(/( +)metadata:\n\1  description: Standard object metadata\.\n\1  type: object\n\1  properties: \{\}\n/, '$1metadata:\n$1  type: object\n')
+        .replace(
+          /( +)metadata:\n\1 {2}description: Standard object metadata\.\n\1 {2}type: object\n\1 {2}properties: \{\}\n/,
+          '$1metadata:\n$1  type: object\n',
+        )
         .replace(/^( +)(n|y):$/gm, '$1"$2":'),
     )
     .map((doc) => (doc.startsWith('---') ? doc : `---\n${doc}`))
@@ -57,14 +69,27 @@ export function loadableCrds(): string {
 }
 
 export async function applyCrds(kubeconfig = kubeconfigPath()): Promise<void> {
-  const r = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], { kubeconfig, input: loadableCrds() });
+  const r = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], {
+    kubeconfig,
+    input: loadableCrds(),
+  });
   if (r.code !== 0) throw new Error(`applying CRDs failed: ${r.stderr}`);
-  await kubectl(['wait', '--for=condition=Established', 'crd/apiroles.scopegate.io', 'crd/authorizationservers.scopegate.io'], { kubeconfig });
+  await kubectl(
+    [
+      'wait',
+      '--for=condition=Established',
+      'crd/apiroles.scopegate.io',
+      'crd/authorizationservers.scopegate.io',
+    ],
+    { kubeconfig },
+  );
 }
 
 export async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
   try {
-    await client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } } });
+    await client.request('POST', '/api/v1/namespaces', {
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+    });
   } catch (e) {
     if (!isConflict(e)) throw e;
   }
@@ -76,38 +101,80 @@ const API = '/apis/scopegate.io/v1alpha1';
 export async function freshNamespaces(client: KubeClient, namespaces: string[]): Promise<void> {
   for (const ns of namespaces) {
     await ensureNamespace(client, ns);
-    for (const collection of [`${API}/namespaces/${ns}/apiroles`, `${API}/namespaces/${ns}/authorizationservers`, `/api/v1/namespaces/${ns}/pods`]) {
+    for (const collection of [
+      `${API}/namespaces/${ns}/apiroles`,
+      `${API}/namespaces/${ns}/authorizationservers`,
+      `/api/v1/namespaces/${ns}/pods`,
+    ]) {
       await client.request('DELETE', collection, { query: { gracePeriodSeconds: 0 } });
     }
     for (const name of ['scopegate-config-revision', 'scopegate-config-public-key', 'scopegate-jwks-cache']) {
       await client.request('DELETE', `/api/v1/namespaces/${ns}/configmaps/${name}`).catch(() => undefined);
     }
-    await client.request('DELETE', `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/scopegate-operator`).catch(() => undefined);
+    await client
+      .request('DELETE', `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/scopegate-operator`)
+      .catch(() => undefined);
   }
 }
 
 export interface Resource {
-  metadata: { name: string; namespace: string; generation?: number; uid?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    generation?: number;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   spec: Record<string, unknown>;
   status?: {
-    conditions?: { type: string; status: string; reason: string; message: string; observedGeneration?: number; lastTransitionTime: string }[];
+    conditions?: {
+      type: string;
+      status: string;
+      reason: string;
+      message: string;
+      observedGeneration?: number;
+      lastTransitionTime: string;
+    }[];
     [k: string]: unknown;
   };
 }
 
-export const plural = (kind: 'ApiRole' | 'AuthorizationServer') => (kind === 'ApiRole' ? 'apiroles' : 'authorizationservers');
+export const plural = (kind: 'ApiRole' | 'AuthorizationServer') =>
+  kind === 'ApiRole' ? 'apiroles' : 'authorizationservers';
 
-export async function createResource(client: KubeClient, kind: 'ApiRole' | 'AuthorizationServer', namespace: string, name: string, spec: object): Promise<Resource> {
+export async function createResource(
+  client: KubeClient,
+  kind: 'ApiRole' | 'AuthorizationServer',
+  namespace: string,
+  name: string,
+  spec: object,
+): Promise<Resource> {
   return client.request<Resource>('POST', `${API}/namespaces/${namespace}/${plural(kind)}`, {
     body: { apiVersion: 'scopegate.io/v1alpha1', kind, metadata: { name, namespace }, spec },
   });
 }
 
-export async function patchSpec(client: KubeClient, kind: 'ApiRole' | 'AuthorizationServer', namespace: string, name: string, spec: object): Promise<Resource> {
-  return client.request<Resource>('PATCH', `${API}/namespaces/${namespace}/${plural(kind)}/${name}`, { body: { spec }, contentType: MERGE_PATCH });
+export async function patchSpec(
+  client: KubeClient,
+  kind: 'ApiRole' | 'AuthorizationServer',
+  namespace: string,
+  name: string,
+  spec: object,
+): Promise<Resource> {
+  return client.request<Resource>('PATCH', `${API}/namespaces/${namespace}/${plural(kind)}/${name}`, {
+    body: { spec },
+    contentType: MERGE_PATCH,
+  });
 }
 
-export async function deleteResource(client: KubeClient, kind: 'ApiRole' | 'AuthorizationServer', namespace: string, name: string): Promise<void> {
+export async function deleteResource(
+  client: KubeClient,
+  kind: 'ApiRole' | 'AuthorizationServer',
+  namespace: string,
+  name: string,
+): Promise<void> {
   try {
     await client.request('DELETE', `${API}/namespaces/${namespace}/${plural(kind)}/${name}`);
   } catch (e) {
@@ -115,14 +182,24 @@ export async function deleteResource(client: KubeClient, kind: 'ApiRole' | 'Auth
   }
 }
 
-export async function getResource(client: KubeClient, kind: 'ApiRole' | 'AuthorizationServer', namespace: string, name: string): Promise<Resource> {
+export async function getResource(
+  client: KubeClient,
+  kind: 'ApiRole' | 'AuthorizationServer',
+  namespace: string,
+  name: string,
+): Promise<Resource> {
   return client.request<Resource>('GET', `${API}/namespaces/${namespace}/${plural(kind)}/${name}`);
 }
 
 export const condition = (r: Resource, type: string) => r.status?.conditions?.find((c) => c.type === type);
 
 /** Polls until `check` returns a value other than undefined/false. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -132,7 +209,8 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await sleep(everyMs);
   }
 }
@@ -146,27 +224,53 @@ export async function waitForCondition(
   expected: { status: string; reason?: string },
   timeoutMs = 20_000,
 ): Promise<Resource> {
-  return eventually(`${kind} ${namespace}/${name} ${type}=${expected.status}${expected.reason ? `/${expected.reason}` : ''}`, async () => {
-    const r = await getResource(client, kind, namespace, name);
-    const c = condition(r, type);
-    return c && c.status === expected.status && (expected.reason === undefined || c.reason === expected.reason) && c.observedGeneration === r.metadata.generation ? r : undefined;
-  }, timeoutMs);
+  return eventually(
+    `${kind} ${namespace}/${name} ${type}=${expected.status}${expected.reason ? `/${expected.reason}` : ''}`,
+    async () => {
+      const r = await getResource(client, kind, namespace, name);
+      const c = condition(r, type);
+      return c &&
+        c.status === expected.status &&
+        (expected.reason === undefined || c.reason === expected.reason) &&
+        c.observedGeneration === r.metadata.generation
+        ? r
+        : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 // --- operators ------------------------------------------------------------------------------------
 
-export function operatorOptions(overrides: { namespaces: string[]; operatorNamespace: string; argv?: string[] }): OperatorOptions {
+export function operatorOptions(overrides: {
+  namespaces: string[];
+  operatorNamespace: string;
+  argv?: string[];
+}): OperatorOptions {
   const parsed = parseOperatorOptions(
     [
-      '--cloud', TENANT.cloudName, '--org-id', TENANT.orgId, '--cloud-domain', TENANT.cloudDomain,
-      '--namespaces', overrides.namespaces.join(','),
-      '--namespace', overrides.operatorNamespace,
-      '--http-addr', '127.0.0.1:0',
-      '--kubeconfig', kubeconfigPath(),
-      '--leader-elect', 'false',
-      '--log-level', process.env.SCOPEGATE_TEST_LOG_LEVEL ?? 'warn',
-      '--key-refresh-min-interval', '1s',
-      '--anti-entropy-interval', '3s',
+      '--cloud',
+      TENANT.cloudName,
+      '--org-id',
+      TENANT.orgId,
+      '--cloud-domain',
+      TENANT.cloudDomain,
+      '--namespaces',
+      overrides.namespaces.join(','),
+      '--namespace',
+      overrides.operatorNamespace,
+      '--http-addr',
+      '127.0.0.1:0',
+      '--kubeconfig',
+      kubeconfigPath(),
+      '--leader-elect',
+      'false',
+      '--log-level',
+      process.env.SCOPEGATE_TEST_LOG_LEVEL ?? 'warn',
+      '--key-refresh-min-interval',
+      '1s',
+      '--anti-entropy-interval',
+      '3s',
       ...(overrides.argv ?? []),
     ],
     {},
@@ -190,7 +294,9 @@ export interface OperatorProcess {
 
 export async function spawnOperator(args: string[], port: number): Promise<OperatorProcess> {
   requireBuild();
-  const child = spawn(process.execPath, [CLI, 'operator', ...args, '--http-addr', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'operator', ...args, '--http-addr', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
@@ -229,14 +335,17 @@ export function httpGet(url: string): Promise<{ status: number; body: string }> 
 }
 
 export function requireBuild(): void {
-  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` before the integration tests`);
+  if (!fs.existsSync(CLI))
+    throw new Error(`${CLI} is missing: run \`npm run build\` before the integration tests`);
 }
 
 // --- pods and sidecars (a stand-in kubelet) ---------------------------------------------------------
 
 export async function ensureNode(client: KubeClient, name = 'scopegate-test-node'): Promise<string> {
   try {
-    await client.request('POST', '/api/v1/nodes', { body: { apiVersion: 'v1', kind: 'Node', metadata: { name } } });
+    await client.request('POST', '/api/v1/nodes', {
+      body: { apiVersion: 'v1', kind: 'Node', metadata: { name } },
+    });
   } catch (e) {
     if (!isConflict(e)) throw e;
   }
@@ -272,7 +381,11 @@ export async function createSidecarPod(
         nodeName: node,
         containers: [
           { name: 'app', image: 'example/app' },
-          { name: 'scopegate-sidecar', image: 'scopegate', ports: [{ name: 'scopegate-admin', containerPort: pod.adminPort }] },
+          {
+            name: 'scopegate-sidecar',
+            image: 'scopegate',
+            ports: [{ name: 'scopegate-admin', containerPort: pod.adminPort }],
+          },
         ],
       },
     },
@@ -280,7 +393,13 @@ export async function createSidecarPod(
 }
 
 /** Reports the pod running with its IP, as a kubelet would, through the status subresource. */
-export async function reportPodRunning(client: KubeClient, namespace: string, name: string, ip: string, restartCount = 0): Promise<void> {
+export async function reportPodRunning(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  ip: string,
+  restartCount = 0,
+): Promise<void> {
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const running = (c: string) => ({
     name: c,
@@ -313,7 +432,9 @@ export async function reportPodRunning(client: KubeClient, namespace: string, na
 
 export async function deletePod(client: KubeClient, namespace: string, name: string): Promise<void> {
   try {
-    await client.request('DELETE', `/api/v1/namespaces/${namespace}/pods/${name}`, { query: { gracePeriodSeconds: 0 } });
+    await client.request('DELETE', `/api/v1/namespaces/${namespace}/pods/${name}`, {
+      query: { gracePeriodSeconds: 0 },
+    });
   } catch (e) {
     if (!isNotFound(e)) throw e;
   }
@@ -324,7 +445,16 @@ export interface SidecarProcess {
   listenUrl: string;
   configDir: string;
   output(): string;
-  config(): Promise<{ revision: number; digest: string; roles: number; authorizationServers: { server: string; keys: number }[]; namespace: string | null } | undefined>;
+  config(): Promise<
+    | {
+        revision: number;
+        digest: string;
+        roles: number;
+        authorizationServers: { server: string; keys: number }[];
+        namespace: string | null;
+      }
+    | undefined
+  >;
   stop(): Promise<void>;
 }
 
@@ -345,15 +475,24 @@ export async function startSidecar(opts: {
   const child = spawn(
     process.execPath,
     [
-      CLI, 'sidecar',
-      '--config-public-key', keyFile,
-      '--config-dir', configDir,
-      '--upstream', opts.upstream,
-      '--listen', `${opts.ip}:${opts.listenPort}`,
-      '--admin', `${opts.ip}:${opts.adminPort}`,
-      '--operator-url', opts.operatorUrl,
-      '--audit-log', '/dev/null',
-      '--log-level', 'warn',
+      CLI,
+      'sidecar',
+      '--config-public-key',
+      keyFile,
+      '--config-dir',
+      configDir,
+      '--upstream',
+      opts.upstream,
+      '--listen',
+      `${opts.ip}:${opts.listenPort}`,
+      '--admin',
+      `${opts.ip}:${opts.adminPort}`,
+      '--operator-url',
+      opts.operatorUrl,
+      '--audit-log',
+      '/dev/null',
+      '--log-level',
+      'warn',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -397,7 +536,11 @@ export async function startUpstream(): Promise<{ url: string; close(): Promise<v
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -405,7 +548,7 @@ export async function startUpstream(): Promise<{ url: string; close(): Promise<v
 
 export interface SigningKeyPair {
   kid: string;
-  privateKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
+  privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
   jwk: JWK;
 }
 
@@ -414,7 +557,10 @@ export async function newRsaKey(kid: string): Promise<SigningKeyPair> {
   return { kid, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' } };
 }
 
-export async function mintToken(key: SigningKeyPair, claims: { iss: string; scp: string[]; cid?: string; aud?: string }): Promise<string> {
+export async function mintToken(
+  key: SigningKeyPair,
+  claims: { iss: string; scp: string[]; cid?: string; aud?: string },
+): Promise<string> {
   return new SignJWT({ scp: claims.scp, cid: claims.cid ?? 'client-1' })
     .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
     .setIssuer(claims.iss)
@@ -459,6 +605,10 @@ export async function startJwksServer(ip: string, keys: JWK[], ca?: TestCa): Pro
   });
   await new Promise<void>((r) => server.listen(0, ip, r));
   state.uri = `https://${ip}:${(server.address() as AddressInfo).port}/keys`;
-  state.close = () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); });
+  state.close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return state;
 }

@@ -47,7 +47,13 @@ const sidecars = new Map<string, SidecarProcess>();
 
 const operatorUrl = () => `http://127.0.0.1:${operator.httpAddress.port}`;
 
-async function runPod(namespace: string, name: string, ip: string, labels: Record<string, string> = {}, configDir?: string) {
+async function runPod(
+  namespace: string,
+  name: string,
+  ip: string,
+  labels: Record<string, string> = {},
+  configDir?: string,
+) {
   const sidecar = await startSidecar({
     ip,
     adminPort: ADMIN_PORT,
@@ -86,9 +92,15 @@ beforeAll(async () => {
       jwks: { uri: jwks.uri, caBundle: jwks.ca.caPem },
     });
   }
-  await createResource(client, 'ApiRole', NS_A, 'reader', { permissions: [{ name: 'read', paths: ['/v1/**'], access: 'ViewOnly' }] });
-  await createResource(client, 'ApiRole', NS_B, 'b-role', { permissions: [{ name: 'all', paths: ['/**'], access: 'Full' }] });
-  operator = await startTestOperator(operatorOptions({ namespaces: [NS_A, NS_B], operatorNamespace: SYSTEM }));
+  await createResource(client, 'ApiRole', NS_A, 'reader', {
+    permissions: [{ name: 'read', paths: ['/v1/**'], access: 'ViewOnly' }],
+  });
+  await createResource(client, 'ApiRole', NS_B, 'b-role', {
+    permissions: [{ name: 'all', paths: ['/**'], access: 'Full' }],
+  });
+  operator = await startTestOperator(
+    operatorOptions({ namespaces: [NS_A, NS_B], operatorNamespace: SYSTEM }),
+  );
   await runPod(NS_A, 'api-1', '127.0.0.31', { app: 'api' });
   await runPod(NS_A, 'api-2', '127.0.0.32', { app: 'api' });
   await runPod(NS_B, 'other-1', '127.0.0.41', { app: 'other' });
@@ -121,7 +133,8 @@ describe('config delivery to sidecars', () => {
   it('reports in the ApiRole how many sidecars run the current revision', async () => {
     const role = await eventually('sidecars counted', async () => {
       const r = await getResource(client, 'ApiRole', NS_A, 'reader');
-      const s = r.status?.['sidecars'] as { selected: number; current: number; revision?: number } | undefined;
+      const s = r.status?.['sidecars'] as
+        { selected: number; current: number; revision?: number } | undefined;
       return s?.selected === 2 && s.current === 2 ? r : undefined;
     });
     const a1 = await configOf(sidecars.get(`${NS_A}/api-1`)!);
@@ -132,9 +145,15 @@ describe('config delivery to sidecars', () => {
     const before = await configOf(sidecars.get(`${NS_A}/api-1`)!);
     const reader = await mintToken(key1, { iss: ISSUER, scp: ['acme::1234::reader'] });
     expect(await call(sidecars.get(`${NS_A}/api-1`)!, reader, '/v2/items')).toBe(403);
-    await patchSpec(client, 'ApiRole', NS_A, 'reader', { permissions: [{ name: 'read', paths: ['/v1/**', '/v2/**'], access: 'ViewOnly' }] });
+    await patchSpec(client, 'ApiRole', NS_A, 'reader', {
+      permissions: [{ name: 'read', paths: ['/v1/**', '/v2/**'], access: 'ViewOnly' }],
+    });
     for (const name of ['api-1', 'api-2']) {
-      await eventually(`${name} to allow /v2`, async () => (await call(sidecars.get(`${NS_A}/${name}`)!, reader, '/v2/items')) === 200, 10_000);
+      await eventually(
+        `${name} to allow /v2`,
+        async () => (await call(sidecars.get(`${NS_A}/${name}`)!, reader, '/v2/items')) === 200,
+        10_000,
+      );
     }
     const after = await configOf(sidecars.get(`${NS_A}/api-1`)!);
     expect(after.revision).toBeGreaterThan(before.revision);
@@ -146,16 +165,30 @@ describe('config delivery to sidecars', () => {
   it('gives a new pod the current config', async () => {
     const newcomer = await runPod(NS_A, 'api-3', '127.0.0.33', { app: 'api' });
     const expected = await configOf(sidecars.get(`${NS_A}/api-1`)!);
-    await eventually('the new sidecar to run the current config', async () => (await newcomer.config())?.digest === expected.digest, 10_000);
+    await eventually(
+      'the new sidecar to run the current config',
+      async () => (await newcomer.config())?.digest === expected.digest,
+      10_000,
+    );
   });
 
   it('removes a deleted role from the sidecars', async () => {
-    await createResource(client, 'ApiRole', NS_A, 'temp', { permissions: [{ name: 'x', paths: ['/tmp/**'], access: 'Full' }] });
-    await eventually('temp to arrive', async () => (await sidecars.get(`${NS_A}/api-2`)!.config())?.roles === 2, 10_000);
+    await createResource(client, 'ApiRole', NS_A, 'temp', {
+      permissions: [{ name: 'x', paths: ['/tmp/**'], access: 'Full' }],
+    });
+    await eventually(
+      'temp to arrive',
+      async () => (await sidecars.get(`${NS_A}/api-2`)!.config())?.roles === 2,
+      10_000,
+    );
     const temp = await mintToken(key1, { iss: ISSUER, scp: ['acme::1234::temp'] });
     expect(await call(sidecars.get(`${NS_A}/api-2`)!, temp, '/tmp/x')).toBe(200);
     await deleteResource(client, 'ApiRole', NS_A, 'temp');
-    await eventually('temp to be gone', async () => (await sidecars.get(`${NS_A}/api-2`)!.config())?.roles === 1, 10_000);
+    await eventually(
+      'temp to be gone',
+      async () => (await sidecars.get(`${NS_A}/api-2`)!.config())?.roles === 1,
+      10_000,
+    );
     expect(await call(sidecars.get(`${NS_A}/api-2`)!, temp, '/tmp/x')).toBe(403);
   });
 
@@ -167,11 +200,20 @@ describe('config delivery to sidecars', () => {
     const started = Date.now();
     // The first request names an unknown kid: denied, and the sidecar asks the operator to refetch.
     expect(await call(sidecar, token)).toBe(401);
-    await eventually('the rotated key to be accepted', async () => (await call(sidecar, token)) === 200, 10_000, 200);
+    await eventually(
+      'the rotated key to be accepted',
+      async () => (await call(sidecar, token)) === 200,
+      10_000,
+      200,
+    );
     const elapsed = Date.now() - started;
     expect(elapsed).toBeLessThan(5000);
     for (const name of ['api-2', 'api-3']) {
-      await eventually(`${name} to accept the rotated key`, async () => (await call(sidecars.get(`${NS_A}/${name}`)!, token)) === 200, 5000);
+      await eventually(
+        `${name} to accept the rotated key`,
+        async () => (await call(sidecars.get(`${NS_A}/${name}`)!, token)) === 200,
+        5000,
+      );
     }
   });
 
@@ -188,41 +230,70 @@ describe('config delivery to sidecars', () => {
     fs.mkdirSync(again.configDir);
     const fresh = await runPod(NS_A, 'api-2', '127.0.0.32', {}, again.configDir);
     await reportPodRunning(client, NS_A, 'api-2', '127.0.0.32', 2);
-    await eventually('the config to be pushed again', async () => (await fresh.config())?.digest === before.digest, 10_000);
+    await eventually(
+      'the config to be pushed again',
+      async () => (await fresh.config())?.digest === before.digest,
+      10_000,
+    );
   });
 
   it('loses nothing when the operator restarts, and its next revisions keep going up', async () => {
-    const before = await Promise.all(['api-1', 'api-2', 'api-3'].map((n) => configOf(sidecars.get(`${NS_A}/${n}`)!)));
+    const before = await Promise.all(
+      ['api-1', 'api-2', 'api-3'].map((n) => configOf(sidecars.get(`${NS_A}/${n}`)!)),
+    );
     const pushesBefore = before.map((c) => c.revision);
     await operator.stop();
-    operator = await startTestOperator(operatorOptions({ namespaces: [NS_A, NS_B], operatorNamespace: SYSTEM }));
+    operator = await startTestOperator(
+      operatorOptions({ namespaces: [NS_A, NS_B], operatorNamespace: SYSTEM }),
+    );
     // The sidecars kept their config all along; the new operator finds them in sync.
     await eventually('the new operator to count the sidecars', async () => {
       const r = await getResource(client, 'ApiRole', NS_A, 'reader');
       const s = r.status?.['sidecars'] as { selected: number; current: number } | undefined;
       return s?.selected === 3 && s.current === 3;
     });
-    const same = await Promise.all(['api-1', 'api-2', 'api-3'].map((n) => configOf(sidecars.get(`${NS_A}/${n}`)!)));
+    const same = await Promise.all(
+      ['api-1', 'api-2', 'api-3'].map((n) => configOf(sidecars.get(`${NS_A}/${n}`)!)),
+    );
     expect(same.map((c) => c.revision)).toEqual(pushesBefore);
-    await patchSpec(client, 'ApiRole', NS_A, 'reader', { permissions: [{ name: 'read', paths: ['/v1/**'], access: 'ViewOnly' }] });
+    await patchSpec(client, 'ApiRole', NS_A, 'reader', {
+      permissions: [{ name: 'read', paths: ['/v1/**'], access: 'ViewOnly' }],
+    });
     const highest = Math.max(...pushesBefore);
-    await eventually('a newer revision everywhere', async () => {
-      const now = await Promise.all(['api-1', 'api-2', 'api-3'].map((n) => configOf(sidecars.get(`${NS_A}/${n}`)!)));
-      return now.every((c) => c.revision > highest);
-    }, 10_000);
+    await eventually(
+      'a newer revision everywhere',
+      async () => {
+        const now = await Promise.all(
+          ['api-1', 'api-2', 'api-3'].map((n) => configOf(sidecars.get(`${NS_A}/${n}`)!)),
+        );
+        return now.every((c) => c.revision > highest);
+      },
+      10_000,
+    );
   });
 
   it('keeps the last good keys across an operator restart while the identity provider is down', async () => {
     jwks.mode = 'down';
     await operator.stop();
-    operator = await startTestOperator(operatorOptions({ namespaces: [NS_A, NS_B], operatorNamespace: SYSTEM }));
-    const server = await waitForCondition(client, 'AuthorizationServer', NS_A, 'idp', 'KeysFetched', { status: 'False', reason: 'HttpError' });
+    operator = await startTestOperator(
+      operatorOptions({ namespaces: [NS_A, NS_B], operatorNamespace: SYSTEM }),
+    );
+    const server = await waitForCondition(client, 'AuthorizationServer', NS_A, 'idp', 'KeysFetched', {
+      status: 'False',
+      reason: 'HttpError',
+    });
     expect(server.status?.['keyCount']).toBe(2);
     // A change made during the outage still reaches the sidecars, with the keys from before it.
-    await patchSpec(client, 'ApiRole', NS_A, 'reader', { permissions: [{ name: 'read', paths: ['/v1/**', '/v3/**'], access: 'ViewOnly' }] });
+    await patchSpec(client, 'ApiRole', NS_A, 'reader', {
+      permissions: [{ name: 'read', paths: ['/v1/**', '/v3/**'], access: 'ViewOnly' }],
+    });
     const token = await mintToken(key1, { iss: ISSUER, scp: ['acme::1234::reader'] });
     for (const name of ['api-1', 'api-2', 'api-3']) {
-      await eventually(`${name} to allow /v3 with the old keys`, async () => (await call(sidecars.get(`${NS_A}/${name}`)!, token, '/v3/x')) === 200, 10_000);
+      await eventually(
+        `${name} to allow /v3 with the old keys`,
+        async () => (await call(sidecars.get(`${NS_A}/${name}`)!, token, '/v3/x')) === 200,
+        10_000,
+      );
     }
     jwks.mode = 'up';
   });

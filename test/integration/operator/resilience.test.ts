@@ -44,7 +44,11 @@ describe('the API server restarting mid-watch', () => {
     await applyCrds(cp.kubeconfigPath);
     await freshNamespaces(client, ['restart-a', 'restart-system']);
     operator = await startTestOperator(
-      operatorOptions({ namespaces: ['restart-a'], operatorNamespace: 'restart-system', argv: ['--kubeconfig', cp.kubeconfigPath] }),
+      operatorOptions({
+        namespaces: ['restart-a'],
+        operatorNamespace: 'restart-system',
+        argv: ['--kubeconfig', cp.kubeconfigPath],
+      }),
     );
   }, 120_000);
 
@@ -69,7 +73,9 @@ describe('the API server restarting mid-watch', () => {
     // Created after the restart: only a watch that came back can see it.
     await createResource(client, 'ApiRole', 'restart-a', 'after', ROLE);
     await waitForCondition(client, 'ApiRole', 'restart-a', 'after', 'Ready', { status: 'True' }, 45_000);
-    const metrics = await operator.metrics.registry.getSingleMetricAsString('scopegate_operator_informer_restarts_total');
+    const metrics = await operator.metrics.registry.getSingleMetricAsString(
+      'scopegate_operator_informer_restarts_total',
+    );
     expect(metrics).toMatch(/resource="apiroles"\} [1-9]/);
     expect(operator.isReady()).toBe(true);
   });
@@ -86,7 +92,9 @@ describe('leader failover between two operator processes', () => {
 
   const isLeader = async (op: OperatorProcess) => {
     try {
-      return /^scopegate_operator_leader 1$/m.test((await httpGet(`http://127.0.0.1:${op.port}/metrics`)).body);
+      return /^scopegate_operator_leader 1$/m.test(
+        (await httpGet(`http://127.0.0.1:${op.port}/metrics`)).body,
+      );
     } catch {
       return false;
     }
@@ -98,9 +106,24 @@ describe('leader failover between two operator processes', () => {
     await freshNamespaces(client, [NS, SYSTEM]);
     upstream = await startUpstream();
     const args = (identity: string) => [
-      '--cloud', TENANT.cloudName, '--org-id', TENANT.orgId, '--cloud-domain', TENANT.cloudDomain,
-      '--namespaces', NS, '--namespace', SYSTEM, '--kubeconfig', kubeconfigPath(),
-      '--identity', identity, '--log-level', 'warn', '--anti-entropy-interval', '5s',
+      '--cloud',
+      TENANT.cloudName,
+      '--org-id',
+      TENANT.orgId,
+      '--cloud-domain',
+      TENANT.cloudDomain,
+      '--namespaces',
+      NS,
+      '--namespace',
+      SYSTEM,
+      '--kubeconfig',
+      kubeconfigPath(),
+      '--identity',
+      identity,
+      '--log-level',
+      'warn',
+      '--anti-entropy-interval',
+      '5s',
     ];
     operators.push(await spawnOperator(args('op-a'), 18081));
     operators.push(await spawnOperator(args('op-b'), 18082));
@@ -115,7 +138,11 @@ describe('leader failover between two operator processes', () => {
 
   it('has one leader; a standby takes over within 15 s of its death, with no gap and revisions going up', async () => {
     const key = await newRsaKey('k1');
-    await createResource(client, 'AuthorizationServer', NS, 'idp', { provider: 'Okta', issuer: ISSUER, jwks: { inline: { keys: [key.jwk] } } });
+    await createResource(client, 'AuthorizationServer', NS, 'idp', {
+      provider: 'Okta',
+      issuer: ISSUER,
+      jwks: { inline: { keys: [key.jwk] } },
+    });
     await createResource(client, 'ApiRole', NS, 'reader', ROLE);
     const leader = await eventually('a leader', async () => {
       const flags = await Promise.all(operators.map(isLeader));
@@ -125,32 +152,49 @@ describe('leader failover between two operator processes', () => {
     expect((await httpGet(`http://127.0.0.1:${standby.port}/readyz`)).status).toBe(200);
 
     const publicKey = await eventually('the published public key', async () => {
-      const cm = await client.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${SYSTEM}/configmaps/scopegate-config-public-key`);
+      const cm = await client.request<{ data?: Record<string, string> }>(
+        'GET',
+        `/api/v1/namespaces/${SYSTEM}/configmaps/scopegate-config-public-key`,
+      );
       return cm.data?.['public-key.pem'];
     });
     sidecar = await startSidecar({
-      ip: '127.0.0.51', adminPort: 15901, listenPort: 15900, publicKeyPem: publicKey, upstream: upstream.url,
+      ip: '127.0.0.51',
+      adminPort: 15901,
+      listenPort: 15900,
+      publicKeyPem: publicKey,
+      upstream: upstream.url,
       operatorUrl: `http://127.0.0.1:${leader!.port}`,
     });
     await createSidecarPod(client, { namespace: NS, name: 'api-1', ip: '127.0.0.51', adminPort: 15901 });
     await reportPodRunning(client, NS, 'api-1', '127.0.0.51');
     const first = await eventually('the first config', () => sidecar.config());
     const token = await mintToken(key, { iss: ISSUER, scp: ['acme::1234::reader'] });
-    expect((await fetch(`${sidecar.listenUrl}/v1/x`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${sidecar.listenUrl}/v1/x`, { headers: { authorization: `Bearer ${token}` } })).status,
+    ).toBe(200);
 
     const killedAt = Date.now();
     await leader!.kill('SIGKILL');
     // Enforcement goes on while nobody leads: the sidecar keeps its config.
-    expect((await fetch(`${sidecar.listenUrl}/v1/x`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect(
+      (await fetch(`${sidecar.listenUrl}/v1/x`, { headers: { authorization: `Bearer ${token}` } })).status,
+    ).toBe(200);
     await eventually('the standby to lead', () => isLeader(standby), 20_000, 250);
     const takeoverMs = Date.now() - killedAt;
     expect(takeoverMs).toBeLessThan(15_000);
 
-    await patchSpec(client, 'ApiRole', NS, 'reader', { permissions: [{ name: 'read', paths: ['/v1/**', '/v2/**'], access: 'ViewOnly' }] });
-    const next = await eventually('the new leader to push', async () => {
-      const c = await sidecar.config();
-      return c && c.digest !== first.digest ? c : undefined;
-    }, 15_000);
+    await patchSpec(client, 'ApiRole', NS, 'reader', {
+      permissions: [{ name: 'read', paths: ['/v1/**', '/v2/**'], access: 'ViewOnly' }],
+    });
+    const next = await eventually(
+      'the new leader to push',
+      async () => {
+        const c = await sidecar.config();
+        return c && c.digest !== first.digest ? c : undefined;
+      },
+      15_000,
+    );
     expect(next.revision).toBeGreaterThan(first.revision);
     const role = await getResource(client, 'ApiRole', NS, 'reader');
     expect(role.status?.['sidecars']).toMatchObject({ selected: 1 });

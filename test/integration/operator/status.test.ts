@@ -47,7 +47,9 @@ beforeAll(async () => {
   await freshNamespaces(client, [NS, NS_EMPTY, SYSTEM]);
   key1 = await newRsaKey('key-1');
   jwks = await startJwksServer('127.0.0.11', [key1.jwk]);
-  operator = await startTestOperator(operatorOptions({ namespaces: [NS, NS_EMPTY], operatorNamespace: SYSTEM }));
+  operator = await startTestOperator(
+    operatorOptions({ namespaces: [NS, NS_EMPTY], operatorNamespace: SYSTEM }),
+  );
 });
 
 afterAll(async () => {
@@ -63,8 +65,15 @@ describe('AuthorizationServer status', () => {
       issuer: 'https://okta.example/oauth2/default',
       jwks: { uri: jwks.uri, caBundle: jwks.ca.caPem },
     });
-    const r = await waitForCondition(client, 'AuthorizationServer', NS, 'okta', 'Ready', { status: 'True', reason: 'Ready' });
-    expect(condition(r, 'KeysFetched')).toMatchObject({ status: 'True', reason: 'Fetched', observedGeneration: 1 });
+    const r = await waitForCondition(client, 'AuthorizationServer', NS, 'okta', 'Ready', {
+      status: 'True',
+      reason: 'Ready',
+    });
+    expect(condition(r, 'KeysFetched')).toMatchObject({
+      status: 'True',
+      reason: 'Fetched',
+      observedGeneration: 1,
+    });
     expect(r.status).toMatchObject({ keyIds: ['key-1'], keyCount: 1, observedGeneration: 1 });
     expect(r.status?.['lastSuccessfulFetchTime']).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
@@ -75,15 +84,17 @@ describe('AuthorizationServer status', () => {
       issuer: 'https://no-ca.example',
       jwks: { uri: jwks.uri },
     });
-    const r = await waitForCondition(client, 'AuthorizationServer', NS, 'no-ca', 'Ready', { status: 'False', reason: 'KeysUnavailable' });
+    const r = await waitForCondition(client, 'AuthorizationServer', NS, 'no-ca', 'Ready', {
+      status: 'False',
+      reason: 'KeysUnavailable',
+    });
     const keys = condition(r, 'KeysFetched');
     expect(keys).toMatchObject({ status: 'False', reason: 'TlsError' });
     expect(keys?.message).toContain('set jwks.caBundle');
     const events = await eventually('a TlsError event', async () => {
-      const list = await client.request<{ items: { reason: string; regarding: { name: string }; type: string }[] }>(
-        'GET',
-        `/apis/events.k8s.io/v1/namespaces/${NS}/events`,
-      );
+      const list = await client.request<{
+        items: { reason: string; regarding: { name: string }; type: string }[];
+      }>('GET', `/apis/events.k8s.io/v1/namespaces/${NS}/events`);
       const found = list.items.filter((e) => e.regarding.name === 'no-ca' && e.reason === 'TlsError');
       return found.length > 0 ? found : undefined;
     });
@@ -99,7 +110,10 @@ describe('AuthorizationServer status', () => {
         issuer: 'https://leaky.example',
         jwks: { uri: leaky.uri, caBundle: leaky.ca.caPem },
       });
-      const r = await waitForCondition(client, 'AuthorizationServer', NS, 'leaky', 'KeysFetched', { status: 'False', reason: 'PrivateKeyInKeySet' });
+      const r = await waitForCondition(client, 'AuthorizationServer', NS, 'leaky', 'KeysFetched', {
+        status: 'False',
+        reason: 'PrivateKeyInKeySet',
+      });
       expect(condition(r, 'KeysFetched')?.message).toContain('must be rotated');
       expect(JSON.stringify(r.status)).not.toContain('c2VjcmV0');
     } finally {
@@ -114,10 +128,15 @@ describe('AuthorizationServer status', () => {
       issuer: 'https://okta.example/oauth2/default',
       jwks: { inline: { keys: [key1.jwk] } },
     });
-    const r = await waitForCondition(client, 'AuthorizationServer', NS, 'okta-copy', 'Ready', { status: 'False', reason: 'DuplicateIssuer' });
+    const r = await waitForCondition(client, 'AuthorizationServer', NS, 'okta-copy', 'Ready', {
+      status: 'False',
+      reason: 'DuplicateIssuer',
+    });
     expect(condition(r, 'Ready')?.message).toContain("AuthorizationServer 'okta'");
     // the original keeps working
-    expect(condition(await getResource(client, 'AuthorizationServer', NS, 'okta'), 'Ready')?.status).toBe('True');
+    expect(condition(await getResource(client, 'AuthorizationServer', NS, 'okta'), 'Ready')?.status).toBe(
+      'True',
+    );
     await deleteResource(client, 'AuthorizationServer', NS, 'okta-copy');
   });
 
@@ -128,10 +147,15 @@ describe('AuthorizationServer status', () => {
       allowedAlgorithms: ['ES256'],
       jwks: { inline: { keys: [key1.jwk] } },
     });
-    const r = await waitForCondition(client, 'AuthorizationServer', NS, 'wrong-alg', 'Ready', { status: 'False', reason: 'NoKeyForAlgorithms' });
+    const r = await waitForCondition(client, 'AuthorizationServer', NS, 'wrong-alg', 'Ready', {
+      status: 'False',
+      reason: 'NoKeyForAlgorithms',
+    });
     expect(condition(r, 'Ready')?.message).toMatch(/RSA.*ES256/);
     await patchSpec(client, 'AuthorizationServer', NS, 'wrong-alg', { allowedAlgorithms: ['RS256'] });
-    const fixed = await waitForCondition(client, 'AuthorizationServer', NS, 'wrong-alg', 'Ready', { status: 'True' });
+    const fixed = await waitForCondition(client, 'AuthorizationServer', NS, 'wrong-alg', 'Ready', {
+      status: 'True',
+    });
     expect(condition(fixed, 'Ready')?.observedGeneration).toBe(2);
     await deleteResource(client, 'AuthorizationServer', NS, 'wrong-alg');
   });
@@ -140,7 +164,10 @@ describe('AuthorizationServer status', () => {
     jwks.mode = 'down';
     // At most one refetch per second per server: the first ask may be rate-limited.
     await eventually('a refetch to be accepted', async () => (await refresh('okta')).status === 202);
-    const down = await waitForCondition(client, 'AuthorizationServer', NS, 'okta', 'KeysFetched', { status: 'False', reason: 'HttpError' });
+    const down = await waitForCondition(client, 'AuthorizationServer', NS, 'okta', 'KeysFetched', {
+      status: 'False',
+      reason: 'HttpError',
+    });
     expect(condition(down, 'KeysFetched')?.message).toMatch(/HTTP 503.*keep trusting the 1 key\(s\)/);
     expect(condition(down, 'Ready')?.status).toBe('True');
     expect(down.status).toMatchObject({ keyIds: ['key-1'], keyCount: 1 });
@@ -148,8 +175,14 @@ describe('AuthorizationServer status', () => {
     jwks.mode = 'up';
     const key2 = await newRsaKey('key-2');
     jwks.keys = [key1.jwk, key2.jwk];
-    await eventually('the refresh to be accepted again', async () => (await refresh('okta', 'key-2')).status === 202);
-    const up = await waitForCondition(client, 'AuthorizationServer', NS, 'okta', 'KeysFetched', { status: 'True', reason: 'Fetched' });
+    await eventually(
+      'the refresh to be accepted again',
+      async () => (await refresh('okta', 'key-2')).status === 202,
+    );
+    const up = await waitForCondition(client, 'AuthorizationServer', NS, 'okta', 'KeysFetched', {
+      status: 'True',
+      reason: 'Fetched',
+    });
     expect(up.status).toMatchObject({ keyIds: ['key-1', 'key-2'], keyCount: 2 });
   });
 
@@ -158,7 +191,10 @@ describe('AuthorizationServer status', () => {
     const second = await refresh('okta');
     expect([first.status, second.status]).toContain(429);
     expect((await refresh('nope')).status).toBe(404);
-    const bad = await fetch(`http://127.0.0.1:${operator.httpAddress.port}/v1/keys/refresh`, { method: 'POST', body: 'x' });
+    const bad = await fetch(`http://127.0.0.1:${operator.httpAddress.port}/v1/keys/refresh`, {
+      method: 'POST',
+      body: 'x',
+    });
     expect(bad.status).toBe(400);
   });
 
@@ -169,7 +205,10 @@ describe('AuthorizationServer status', () => {
       issuer: 'https://off.example',
       jwks: { uri: jwks.uri, caBundle: jwks.ca.caPem },
     });
-    const r = await waitForCondition(client, 'AuthorizationServer', NS, 'off', 'Ready', { status: 'False', reason: 'Disabled' });
+    const r = await waitForCondition(client, 'AuthorizationServer', NS, 'off', 'Ready', {
+      status: 'False',
+      reason: 'Disabled',
+    });
     expect(r.status?.['keyCount']).toBeUndefined();
     await deleteResource(client, 'AuthorizationServer', NS, 'off');
   });
@@ -178,7 +217,10 @@ describe('AuthorizationServer status', () => {
 describe('ApiRole status', () => {
   it('publishes the scope and admin ID to configure in the identity provider', async () => {
     await createResource(client, 'ApiRole', NS, 'reader', ROLE_SPEC);
-    const r = await waitForCondition(client, 'ApiRole', NS, 'reader', 'Ready', { status: 'True', reason: 'Ready' });
+    const r = await waitForCondition(client, 'ApiRole', NS, 'reader', 'Ready', {
+      status: 'True',
+      reason: 'Ready',
+    });
     expect(r.status).toMatchObject({
       roleName: 'reader',
       scope: 'acme::1234::reader',
@@ -199,7 +241,10 @@ describe('ApiRole status', () => {
 
   it('flags a second role with the same role name, with a message a person can act on', async () => {
     await createResource(client, 'ApiRole', NS, 'reader-copy', { ...ROLE_SPEC, roleName: 'Reader.V2' });
-    const r = await waitForCondition(client, 'ApiRole', NS, 'reader-copy', 'Ready', { status: 'False', reason: 'DuplicateRoleName' });
+    const r = await waitForCondition(client, 'ApiRole', NS, 'reader-copy', 'Ready', {
+      status: 'False',
+      reason: 'DuplicateRoleName',
+    });
     expect(condition(r, 'Ready')?.message).toContain("already defined by ApiRole 'reader'");
     expect(condition(r, 'Ready')?.message).toContain('Set a different spec.roleName');
     await patchSpec(client, 'ApiRole', NS, 'reader-copy', { roleName: 'Reader.V3' });
@@ -209,7 +254,10 @@ describe('ApiRole status', () => {
 
   it('says a role is unusable in a namespace that trusts no server, and recovers when one appears', async () => {
     await createResource(client, 'ApiRole', NS_EMPTY, 'lonely', ROLE_SPEC);
-    const r = await waitForCondition(client, 'ApiRole', NS_EMPTY, 'lonely', 'Ready', { status: 'False', reason: 'NoAuthorizationServer' });
+    const r = await waitForCondition(client, 'ApiRole', NS_EMPTY, 'lonely', 'Ready', {
+      status: 'False',
+      reason: 'NoAuthorizationServer',
+    });
     expect(condition(r, 'Ready')?.message).toContain('Create an AuthorizationServer');
     await createResource(client, 'AuthorizationServer', NS_EMPTY, 'inline', {
       provider: 'Generic',

@@ -14,7 +14,14 @@ export function server(
   return {
     apiVersion: 'scopegate.io/v1alpha1',
     kind: 'AuthorizationServer',
-    metadata: { name, namespace: 'team-a', generation: 1, uid: `uid-${name}`, creationTimestamp: '2025-01-01T00:00:00Z', ...meta },
+    metadata: {
+      name,
+      namespace: 'team-a',
+      generation: 1,
+      uid: `uid-${name}`,
+      creationTimestamp: '2025-01-01T00:00:00Z',
+      ...meta,
+    },
     spec: {
       enabled: true,
       provider: 'Okta',
@@ -25,11 +32,22 @@ export function server(
   };
 }
 
-export function role(name: string, spec: Partial<ApiRole['spec']> = {}, meta: Partial<ApiRole['metadata']> = {}): ApiRole {
+export function role(
+  name: string,
+  spec: Partial<ApiRole['spec']> = {},
+  meta: Partial<ApiRole['metadata']> = {},
+): ApiRole {
   return {
     apiVersion: 'scopegate.io/v1alpha1',
     kind: 'ApiRole',
-    metadata: { name, namespace: 'team-a', generation: 1, uid: `uid-${name}`, creationTimestamp: '2025-01-01T00:00:00Z', ...meta },
+    metadata: {
+      name,
+      namespace: 'team-a',
+      generation: 1,
+      uid: `uid-${name}`,
+      creationTimestamp: '2025-01-01T00:00:00Z',
+      ...meta,
+    },
     spec: { permissions: [{ name: 'read', paths: ['/v1/**'], access: 'ViewOnly' }], ...spec },
   };
 }

@@ -1,14 +1,36 @@
 import { describe, expect, it } from 'vitest';
-import { decideAuthorizationServer, keyFitsAlgorithm } from '../../../operator/src/controllers/authorization-server/decide.js';
+import {
+  decideAuthorizationServer,
+  keyFitsAlgorithm,
+} from '../../../operator/src/controllers/authorization-server/decide.js';
 import type { KeyState } from '../../../operator/src/jwks/key-store.js';
 import { EC_KEY, RSA_KEY, server } from './builders.js';
 
 const now = new Date('2025-02-01T10:00:00Z');
 const fetchedAt = new Date('2025-02-01T09:00:00Z');
-const source = { uid: 'uid-a', issuer: 'https://idp.example/a', uri: 'https://idp.example/a/keys', refreshIntervalMs: 3600_000 };
+const source = {
+  uid: 'uid-a',
+  issuer: 'https://idp.example/a',
+  uri: 'https://idp.example/a/keys',
+  refreshIntervalMs: 3600_000,
+};
 const good: KeyState = { source, keys: [RSA_KEY], fetchedAt, dropped: [], failures: 0, attempted: true };
-const failing: KeyState = { ...good, lastError: { reason: 'FetchFailed', message: 'could not fetch https://idp.example/a/keys: ECONNREFUSED', at: now }, failures: 2 };
-const neverFetched: KeyState = { source, dropped: [], failures: 1, attempted: true, lastError: { reason: 'TlsError', message: 'TLS failed', at: now } };
+const failing: KeyState = {
+  ...good,
+  lastError: {
+    reason: 'FetchFailed',
+    message: 'could not fetch https://idp.example/a/keys: ECONNREFUSED',
+    at: now,
+  },
+  failures: 2,
+};
+const neverFetched: KeyState = {
+  source,
+  dropped: [],
+  failures: 1,
+  attempted: true,
+  lastError: { reason: 'TlsError', message: 'TLS failed', at: now },
+};
 const pending: KeyState = { source, dropped: [], failures: 0, attempted: false };
 
 const conditionsOf = (d: ReturnType<typeof decideAuthorizationServer>) =>
@@ -17,11 +39,46 @@ const conditionsOf = (d: ReturnType<typeof decideAuthorizationServer>) =>
 describe('decideAuthorizationServer', () => {
   it.each([
     ['fetched keys', server('a'), [], good, { Ready: 'True/Ready', KeysFetched: 'True/Fetched' }, true],
-    ['fetch failing, last good keys kept', server('a'), [], failing, { Ready: 'True/Ready', KeysFetched: 'False/FetchFailed' }, true],
-    ['never fetched', server('a'), [], neverFetched, { Ready: 'False/KeysUnavailable', KeysFetched: 'False/TlsError' }, true],
-    ['first fetch pending', server('a'), [], pending, { Ready: 'Unknown/Fetching', KeysFetched: 'Unknown/Fetching' }, true],
-    ['disabled', server('a', { enabled: false }), [], undefined, { Ready: 'False/Disabled', KeysFetched: 'Unknown/Disabled' }, false],
-    ['inline keys', server('a', { jwks: { inline: { keys: [RSA_KEY] } } }), [], undefined, { Ready: 'True/Ready', KeysFetched: 'True/InlineKeys' }, true],
+    [
+      'fetch failing, last good keys kept',
+      server('a'),
+      [],
+      failing,
+      { Ready: 'True/Ready', KeysFetched: 'False/FetchFailed' },
+      true,
+    ],
+    [
+      'never fetched',
+      server('a'),
+      [],
+      neverFetched,
+      { Ready: 'False/KeysUnavailable', KeysFetched: 'False/TlsError' },
+      true,
+    ],
+    [
+      'first fetch pending',
+      server('a'),
+      [],
+      pending,
+      { Ready: 'Unknown/Fetching', KeysFetched: 'Unknown/Fetching' },
+      true,
+    ],
+    [
+      'disabled',
+      server('a', { enabled: false }),
+      [],
+      undefined,
+      { Ready: 'False/Disabled', KeysFetched: 'Unknown/Disabled' },
+      false,
+    ],
+    [
+      'inline keys',
+      server('a', { jwks: { inline: { keys: [RSA_KEY] } } }),
+      [],
+      undefined,
+      { Ready: 'True/Ready', KeysFetched: 'True/InlineKeys' },
+      true,
+    ],
     [
       'keys do not fit the algorithms',
       server('a', { jwks: { inline: { keys: [EC_KEY] } } }),
@@ -48,7 +105,11 @@ describe('decideAuthorizationServer', () => {
     ],
     [
       'same issuer, disjoint workloads',
-      server('b', { issuer: 'https://idp.example/a', workloadSelector: { matchLabels: { app: 'x' } } }, { creationTimestamp: '2025-01-02T00:00:00Z' }),
+      server(
+        'b',
+        { issuer: 'https://idp.example/a', workloadSelector: { matchLabels: { app: 'x' } } },
+        { creationTimestamp: '2025-01-02T00:00:00Z' },
+      ),
       [server('a', { workloadSelector: { matchLabels: { app: 'y' } } })],
       good,
       { Ready: 'True/Ready', KeysFetched: 'True/Fetched' },
@@ -63,7 +124,12 @@ describe('decideAuthorizationServer', () => {
       true,
     ],
   ])('%s', (_name, resource, peers, keyState, expected, effective) => {
-    const decision = decideAuthorizationServer({ server: resource, peers: [resource, ...peers], keyState, now });
+    const decision = decideAuthorizationServer({
+      server: resource,
+      peers: [resource, ...peers],
+      keyState,
+      now,
+    });
     expect(conditionsOf(decision)).toEqual(expected);
     expect(decision.effective).toBe(effective);
     for (const c of decision.status.conditions ?? []) expect(c.observedGeneration).toBe(1);
@@ -72,7 +138,9 @@ describe('decideAuthorizationServer', () => {
   it('names the other server and says what to do in a duplicate', () => {
     const b = server('b', { issuer: 'https://idp.example/a' }, { creationTimestamp: '2025-01-02T00:00:00Z' });
     const d = decideAuthorizationServer({ server: b, peers: [server('a'), b], keyState: good, now });
-    expect(d.status.conditions?.[0]?.message).toMatch(/already trusted through AuthorizationServer 'a'.*Delete one/);
+    expect(d.status.conditions?.[0]?.message).toMatch(
+      /already trusted through AuthorizationServer 'a'.*Delete one/,
+    );
   });
 
   it('says which keys are kept while the identity provider is down', () => {
@@ -80,7 +148,12 @@ describe('decideAuthorizationServer', () => {
     const keys = d.status.conditions?.find((c) => c.type === 'KeysFetched');
     expect(keys?.message).toContain('ECONNREFUSED');
     expect(keys?.message).toContain('keep trusting the 1 key(s) fetched at 2025-02-01T09:00:00Z');
-    expect(d.status).toMatchObject({ keyIds: ['rsa-1'], keyCount: 1, lastSuccessfulFetchTime: '2025-02-01T09:00:00Z', observedGeneration: 1 });
+    expect(d.status).toMatchObject({
+      keyIds: ['rsa-1'],
+      keyCount: 1,
+      lastSuccessfulFetchTime: '2025-02-01T09:00:00Z',
+      observedGeneration: 1,
+    });
   });
 
   it('keeps lastSuccessfulFetchTime from the status when this process never fetched', () => {

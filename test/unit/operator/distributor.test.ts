@@ -17,7 +17,9 @@ class FakeSidecars implements SidecarClient {
     this.probes++;
     if (this.down.has(url)) return { kind: 'error' as const, message: 'ECONNREFUSED' };
     const r = this.running.get(url);
-    return r ? { kind: 'config' as const, revision: r.revision, digest: r.digest } : { kind: 'no-config' as const };
+    return r
+      ? { kind: 'config' as const, revision: r.revision, digest: r.digest }
+      : { kind: 'no-config' as const };
   }
   async push(url: string, jws: string) {
     this.pushes++;
@@ -34,7 +36,10 @@ class FakeSidecars implements SidecarClient {
 function setup(initialPods: SidecarEndpoint[]) {
   const state = {
     resources: new Map<string, NamespaceResources>([
-      ['team-a', { servers: [{ resource: server('idp'), keys: { keys: [RSA_KEY] } }], roles: [role('reader')] }],
+      [
+        'team-a',
+        { servers: [{ resource: server('idp'), keys: { keys: [RSA_KEY] } }], roles: [role('reader')] },
+      ],
     ]),
     pods: initialPods,
   };
@@ -61,7 +66,12 @@ function setup(initialPods: SidecarEndpoint[]) {
     concurrency: 4,
     antiEntropyMs: 60_000,
     backoff: { initialMs: 5, maxMs: 20 },
-    metrics: { request: () => {}, sidecars: () => {}, propagation: (s) => propagation.push(s), revision: () => {} },
+    metrics: {
+      request: () => {},
+      sidecars: () => {},
+      propagation: (s) => propagation.push(s),
+      revision: () => {},
+    },
   });
   return { state, sidecars, sign, distributor, propagation, allocator };
 }
@@ -87,9 +97,21 @@ describe('Distributor', () => {
     const pods = [pod(1), pod(2), pod(3)];
     const t = setup(pods);
     t.distributor.start();
-    await vi.waitFor(() => expect(allRun(t.sidecars, pods.map((p) => p.adminUrl), (c) => c.roles.length === 1)).toBe(true));
+    await vi.waitFor(() =>
+      expect(
+        allRun(
+          t.sidecars,
+          pods.map((p) => p.adminUrl),
+          (c) => c.roles.length === 1,
+        ),
+      ).toBe(true),
+    );
     expect(t.sign).toHaveBeenCalledTimes(1);
-    expect(t.distributor.roleSidecars('team-a', 'reader')).toEqual({ selected: 3, current: 3, revision: 101 });
+    expect(t.distributor.roleSidecars('team-a', 'reader')).toEqual({
+      selected: 3,
+      current: 3,
+      revision: 101,
+    });
     await t.distributor.stop();
   });
 
@@ -100,7 +122,15 @@ describe('Distributor', () => {
     await vi.waitFor(() => expect(t.distributor.roleSidecars('team-a', 'reader').current).toBe(2));
     t.state.resources.get('team-a')!.roles.push(role('writer'));
     t.distributor.invalidate();
-    await vi.waitFor(() => expect(allRun(t.sidecars, pods.map((p) => p.adminUrl), (c) => c.roles.length === 2)).toBe(true));
+    await vi.waitFor(() =>
+      expect(
+        allRun(
+          t.sidecars,
+          pods.map((p) => p.adminUrl),
+          (c) => c.roles.length === 2,
+        ),
+      ).toBe(true),
+    );
     await vi.waitFor(() => expect(t.propagation.length).toBeGreaterThanOrEqual(2));
     expect(t.sidecars.running.get(pods[0]!.adminUrl)!.revision).toBe(102);
     await t.distributor.stop();
@@ -124,13 +154,17 @@ describe('Distributor', () => {
   it('re-signs a bundle under a newer revision for a pod that moves to it from a newer one', async () => {
     const pods = [pod(1, { tier: 'a' }), pod(2, { tier: 'b' })];
     const t = setup(pods);
-    t.state.resources.get('team-a')!.roles.push(role('b-only', { workloadSelector: { matchLabels: { tier: 'b' } } }));
+    t.state.resources
+      .get('team-a')!
+      .roles.push(role('b-only', { workloadSelector: { matchLabels: { tier: 'b' } } }));
     t.distributor.start();
     await vi.waitFor(() => expect(t.distributor.snapshot().every((s) => s.digest !== undefined)).toBe(true));
     // pod 2 moves to pod 1's group, whose bundle may be older than what pod 2 runs
     t.state.pods = [pod(1, { tier: 'a' }), { ...pod(2, { tier: 'a' }) }];
     t.distributor.invalidate();
-    await vi.waitFor(() => expect(allRun(t.sidecars, [pods[1]!.adminUrl], (c) => c.roles.length === 1)).toBe(true));
+    await vi.waitFor(() =>
+      expect(allRun(t.sidecars, [pods[1]!.adminUrl], (c) => c.roles.length === 1)).toBe(true),
+    );
     await t.distributor.stop();
   });
 
@@ -140,7 +174,9 @@ describe('Distributor', () => {
     const foreign = { ...JSON.parse('{}'), revision: 5000 };
     t.sidecars.running.set(pods[0]!.adminUrl, { revision: 5000, digest: 'other', config: foreign });
     t.distributor.start();
-    await vi.waitFor(() => expect(allRun(t.sidecars, [pods[0]!.adminUrl], (c) => c.roles?.length === 1)).toBe(true));
+    await vi.waitFor(() =>
+      expect(allRun(t.sidecars, [pods[0]!.adminUrl], (c) => c.roles?.length === 1)).toBe(true),
+    );
     expect(t.sidecars.running.get(pods[0]!.adminUrl)!.revision).toBeGreaterThan(5000);
     await t.distributor.stop();
   });

@@ -4,8 +4,14 @@ import { statusChanged, statusPatch } from '../../../operator/src/kube/status.js
 
 describe('parseRefreshRequest', () => {
   it.each([
-    [{ namespace: 'team-a', server: 'okta', kid: 'k1' }, { namespace: 'team-a', server: 'okta', kid: 'k1' }],
-    [{ namespace: 'team-a', server: 'okta' }, { namespace: 'team-a', server: 'okta' }],
+    [
+      { namespace: 'team-a', server: 'okta', kid: 'k1' },
+      { namespace: 'team-a', server: 'okta', kid: 'k1' },
+    ],
+    [
+      { namespace: 'team-a', server: 'okta' },
+      { namespace: 'team-a', server: 'okta' },
+    ],
     [{ namespace: 'Team A', server: 'okta' }, { error: 'namespace must be a namespace name' }],
     [{ namespace: 'a', server: '../x' }, { error: 'server must be an AuthorizationServer name' }],
     [{ namespace: 'a', server: 'b', kid: 5 }, { error: 'kid must be a string of at most 256 characters' }],
@@ -15,7 +21,11 @@ describe('parseRefreshRequest', () => {
 
 describe('status patches', () => {
   it('nulls fields that disappeared so a merge patch removes them', () => {
-    expect(statusPatch({ keyIds: ['a'], keyCount: 1, conditions: [] }, { conditions: [] })).toEqual({ conditions: [], keyIds: null, keyCount: null });
+    expect(statusPatch({ keyIds: ['a'], keyCount: 1, conditions: [] }, { conditions: [] })).toEqual({
+      conditions: [],
+      keyIds: null,
+      keyCount: null,
+    });
   });
 
   it('sees no change when only key order differs', () => {

@@ -21,7 +21,9 @@ function setup(outcomes: FetchOutcome[]) {
       if (i >= 0) timers.splice(i, 1);
     },
   };
-  const fetcher = vi.fn(async () => outcomes.shift() ?? { ok: false as const, reason: 'FetchFailed', message: 'down' });
+  const fetcher = vi.fn(
+    async () => outcomes.shift() ?? { ok: false as const, reason: 'FetchFailed', message: 'down' },
+  );
   const fetched: { key: string; state: KeyState; changed: boolean }[] = [];
   const store = new KeyStore({
     fetcher,
@@ -47,7 +49,10 @@ function setup(outcomes: FetchOutcome[]) {
 
 describe('KeyStore', () => {
   it('fetches at once, then on the refresh interval', async () => {
-    const t = setup([{ ok: true, keys: [RSA_KEY], dropped: [] }, { ok: true, keys: [RSA_KEY], dropped: [] }]);
+    const t = setup([
+      { ok: true, keys: [RSA_KEY], dropped: [] },
+      { ok: true, keys: [RSA_KEY], dropped: [] },
+    ]);
     t.store.track('ns/a', source);
     await t.settle();
     expect(t.store.get('ns/a')).toMatchObject({ keys: [RSA_KEY], attempted: true, failures: 0 });
@@ -69,7 +74,10 @@ describe('KeyStore', () => {
   });
 
   it('rate-limits refresh requests per server', async () => {
-    const t = setup([{ ok: true, keys: [RSA_KEY], dropped: [] }, { ok: true, keys: [RSA_KEY, EC_KEY], dropped: [] }]);
+    const t = setup([
+      { ok: true, keys: [RSA_KEY], dropped: [] },
+      { ok: true, keys: [RSA_KEY, EC_KEY], dropped: [] },
+    ]);
     t.store.track('ns/a', source);
     await t.settle();
     expect(t.store.requestRefresh('ns/a')).toBe('rate-limited');

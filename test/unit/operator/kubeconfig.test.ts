@@ -25,7 +25,10 @@ describe('kubeconfigAuth', () => {
   it('reads certificates inline and from files relative to the kubeconfig', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kc-'));
     fs.writeFileSync(path.join(dir, 'client.key'), 'KEY');
-    const r = kubeconfigAuth(path.join(dir, 'config'), yaml(`{ client-certificate-data: ${Buffer.from('CERT').toString('base64')}, client-key: client.key }`));
+    const r = kubeconfigAuth(
+      path.join(dir, 'config'),
+      yaml(`{ client-certificate-data: ${Buffer.from('CERT').toString('base64')}, client-key: client.key }`),
+    );
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.auth.server).toBe('https://127.0.0.1:6443');
@@ -46,14 +49,23 @@ describe('kubeconfigAuth', () => {
   });
 
   it('reports exec plugins as unsupported, for the client-node fallback', () => {
-    expect(kubeconfigAuth('/x/config', yaml('{ exec: { command: aws } }'))).toEqual({ ok: false, unsupported: 'user exec' });
+    expect(kubeconfigAuth('/x/config', yaml('{ exec: { command: aws } }'))).toEqual({
+      ok: false,
+      unsupported: 'user exec',
+    });
   });
 });
 
 describe('resolveKubeconfigSource', () => {
   it.each([
-    [{ kubeconfig: '/k', env: { KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: '443' } }, { kind: 'file', path: '/k' }],
-    [{ env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' } }, { kind: 'in-cluster', host: '10.0.0.1', port: '443' }],
+    [
+      { kubeconfig: '/k', env: { KUBERNETES_SERVICE_HOST: 'h', KUBERNETES_SERVICE_PORT: '443' } },
+      { kind: 'file', path: '/k' },
+    ],
+    [
+      { env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' } },
+      { kind: 'in-cluster', host: '10.0.0.1', port: '443' },
+    ],
     [{ env: { HOME: '/home/me' } }, { kind: 'file', path: '/home/me/.kube/config' }],
   ])('%j', (input, expected) => expect(resolveKubeconfigSource(input)).toEqual(expected));
 });

@@ -17,7 +17,12 @@ describe('parseOperatorOptions', () => {
     expect(o.tenant).toEqual({ cloudName: 'zscloud', orgId: '1234', cloudDomain: 'zscloud' });
     expect(o.namespaces).toEqual([]);
     expect(o.httpAddr).toEqual({ host: '0.0.0.0', port: 8080 });
-    expect(o.leaderElection).toMatchObject({ enabled: true, leaseName: 'scopegate-operator', leaseNamespace: 'scopegate-system', leaseDurationMs: 10_000 });
+    expect(o.leaderElection).toMatchObject({
+      enabled: true,
+      leaseName: 'scopegate-operator',
+      leaseNamespace: 'scopegate-system',
+      leaseDurationMs: 10_000,
+    });
     expect(o.signingSecret).toEqual({ name: 'scopegate-config-signing-key', namespace: 'scopegate-system' });
   });
 
@@ -43,7 +48,10 @@ describe('parseOperatorOptions', () => {
     [['--cloud', 'a', '--org-id', ''], 'org ID is empty'],
     [['--cloud', 'a', '--org-id', '1@2'], "contains '$' or '@'"],
     [['--cloud', 'a', '--org-id', '1', '--http-addr', 'localhost'], 'must be host:port'],
-    [['--cloud', 'a', '--org-id', '1', '--lease-duration', '5s', '--renew-deadline', '5s'], 'renew-deadline must be shorter'],
+    [
+      ['--cloud', 'a', '--org-id', '1', '--lease-duration', '5s', '--renew-deadline', '5s'],
+      'renew-deadline must be shorter',
+    ],
     [['--cloud', 'a', '--org-id', '1', '--relist-interval', 'soon'], 'is not a duration'],
     [['--cloud', 'a', '--org-id', '1', '--namespaces', 'Team_A'], "'Team_A' is not a valid namespace"],
     [['--cloud', 'a', '--org-id', '1', '--push-concurrency', '0'], 'whole number from 1'],

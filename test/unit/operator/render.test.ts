@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { renderBundles, type NamespaceResources } from '../../../operator/src/bundles/render.js';
-import { selectorsMayOverlap, effectiveRoles, effectiveServers } from '../../../operator/src/controllers/effective.js';
+import {
+  selectorsMayOverlap,
+  effectiveRoles,
+  effectiveServers,
+} from '../../../operator/src/controllers/effective.js';
 import { RSA_KEY, role, server, TENANT } from './builders.js';
 
 const now = new Date('2025-02-01T00:00:00Z');
-const target = (uid: string, namespace: string, labels: Record<string, string> = {}, forwardAuthorization = false) => ({
+const target = (
+  uid: string,
+  namespace: string,
+  labels: Record<string, string> = {},
+  forwardAuthorization = false,
+) => ({
   uid,
   namespace,
   labels,
@@ -29,7 +38,12 @@ describe('renderBundles', () => {
     const r = renderBundles(
       TENANT,
       resources,
-      [target('p1', 'team-a', { app: 'x' }), target('p2', 'team-a', { app: 'y' }), target('p3', 'team-a', { tier: 'admin' }), target('p4', 'team-b')],
+      [
+        target('p1', 'team-a', { app: 'x' }),
+        target('p2', 'team-a', { app: 'y' }),
+        target('p3', 'team-a', { tier: 'admin' }),
+        target('p4', 'team-b'),
+      ],
       now,
     );
     expect(r.groups.size).toBe(3);
@@ -56,7 +70,12 @@ describe('renderBundles', () => {
   });
 
   it('separates pods that forward the Authorization header', () => {
-    const r = renderBundles(TENANT, resources, [target('p1', 'team-a'), target('p2', 'team-a', {}, true)], now);
+    const r = renderBundles(
+      TENANT,
+      resources,
+      [target('p1', 'team-a'), target('p2', 'team-a', {}, true)],
+      now,
+    );
     expect(r.groups.size).toBe(2);
   });
 
@@ -85,7 +104,10 @@ describe('effective resources', () => {
       server('off', { enabled: false }),
     ];
     expect(effectiveServers(servers).map((s) => s.metadata.name)).toEqual(['old']);
-    const roles = [role('b', { roleName: 'x' }, { creationTimestamp: '2025-03-01T00:00:00Z' }), role('a', { roleName: 'x' })];
+    const roles = [
+      role('b', { roleName: 'x' }, { creationTimestamp: '2025-03-01T00:00:00Z' }),
+      role('a', { roleName: 'x' }),
+    ];
     expect(effectiveRoles(roles).map((r) => r.metadata.name)).toEqual(['a']);
   });
 

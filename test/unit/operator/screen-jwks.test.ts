@@ -18,7 +18,11 @@ describe('screenJwks', () => {
     ['only encryption keys', { keys: [{ ...rsa, use: 'enc' }] }, 'NoUsableKeys'],
     ['an incomplete key', { keys: [{ kty: 'RSA', kid: 'x', n: 'abc' }] }, 'NoUsableKeys'],
     ['an unknown curve', { keys: [{ ...ec, crv: 'secp256k1' }] }, 'NoUsableKeys'],
-    ['too many keys', { keys: Array.from({ length: 33 }, (_, i) => ({ ...rsa, kid: `k${i}` })) }, 'InvalidKeySet'],
+    [
+      'too many keys',
+      { keys: Array.from({ length: 33 }, (_, i) => ({ ...rsa, kid: `k${i}` })) },
+      'InvalidKeySet',
+    ],
   ])('refuses %s', (_name, body, reason) => {
     const r = screenJwks(body);
     expect(r.ok).toBe(false);

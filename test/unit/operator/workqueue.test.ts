@@ -38,7 +38,12 @@ describe('WorkQueue', () => {
 
   it('de-duplicates keys waiting in the queue', async () => {
     const seen: string[] = [];
-    const q = new WorkQueue({ concurrency: 1, backoff: { initialMs: 10, maxMs: 100 }, timers: fakeTimers, handler: async (k) => void seen.push(k) });
+    const q = new WorkQueue({
+      concurrency: 1,
+      backoff: { initialMs: 10, maxMs: 100 },
+      timers: fakeTimers,
+      handler: async (k) => void seen.push(k),
+    });
     q.add('a');
     q.add('b');
     q.add('a');

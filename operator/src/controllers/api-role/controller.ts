@@ -1,5 +1,11 @@
 /** ApiRole reconcile: gather (caches, sidecar progress) → decide (pure) → one status write → events. */
-import { API_VERSION, GROUP, VERSION, type ApiRole, type AuthorizationServer } from '../../../../crds/src/index.js';
+import {
+  API_VERSION,
+  GROUP,
+  VERSION,
+  type ApiRole,
+  type AuthorizationServer,
+} from '../../../../crds/src/index.js';
 import type { Tenant } from '../../../../sidecar/src/config/contract.js';
 import type { KubeClient } from '../../kube/client.js';
 import type { EventRecorder } from '../../kube/events.js';

@@ -71,7 +71,12 @@ function readyCondition(
 ): DesiredCondition {
   const { role, sidecars } = input;
   const namespace = role.metadata.namespace ?? '';
-  const notReady = (reason: string, message: string): DesiredCondition => ({ type: READY, status: 'False', reason, message });
+  const notReady = (reason: string, message: string): DesiredCondition => ({
+    type: READY,
+    status: 'False',
+    reason,
+    message,
+  });
   if (!nameOk) {
     return notReady(
       Reason.InvalidRoleName,

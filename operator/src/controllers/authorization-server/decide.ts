@@ -2,11 +2,7 @@
  * The AuthorizationServer's status, decided purely from the resource, its namespace peers and the
  * state of its key fetches. An ordered chain of checks: the first failure becomes Ready=False.
  */
-import type {
-  AuthorizationServer,
-  AuthorizationServerStatus,
-  Jwk,
-} from '../../../../crds/src/index.js';
+import type { AuthorizationServer, AuthorizationServerStatus, Jwk } from '../../../../crds/src/index.js';
 import { formatTime, setCondition, type DesiredCondition } from '../../conditions.js';
 import type { KeyState } from '../../jwks/key-store.js';
 import { duplicateIssuerOf, isEnabled } from '../effective.js';
@@ -46,14 +42,29 @@ const describeKeys = (keys: Jwk[]) =>
 function keysCondition(server: AuthorizationServer, keyState: KeyState | undefined): DesiredCondition {
   const inline = server.spec.jwks.inline;
   if (!isEnabled(server)) {
-    return { type: KEYS_FETCHED, status: 'Unknown', reason: Reason.Disabled, message: 'Keys are not fetched while the server is disabled.' };
+    return {
+      type: KEYS_FETCHED,
+      status: 'Unknown',
+      reason: Reason.Disabled,
+      message: 'Keys are not fetched while the server is disabled.',
+    };
   }
   if (inline) {
-    return { type: KEYS_FETCHED, status: 'True', reason: Reason.InlineKeys, message: `${inline.keys.length} key(s) are given inline in jwks.inline.` };
+    return {
+      type: KEYS_FETCHED,
+      status: 'True',
+      reason: Reason.InlineKeys,
+      message: `${inline.keys.length} key(s) are given inline in jwks.inline.`,
+    };
   }
   const uri = server.spec.jwks.uri ?? '';
   if (keyState === undefined || (!keyState.attempted && keyState.keys === undefined)) {
-    return { type: KEYS_FETCHED, status: 'Unknown', reason: Reason.Fetching, message: `Fetching the key set from ${uri}.` };
+    return {
+      type: KEYS_FETCHED,
+      status: 'Unknown',
+      reason: Reason.Fetching,
+      message: `Fetching the key set from ${uri}.`,
+    };
   }
   const kept = keyState.keys
     ? ` Sidecars keep trusting the ${keyState.keys.length} key(s) fetched at ${formatTime(keyState.fetchedAt as Date)}.`
@@ -93,7 +104,10 @@ export function decideAuthorizationServer(input: ServerInput): ServerDecision {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
   };
   if (isEnabled(server) && keys !== undefined) {
-    status.keyIds = keys.map((k) => k.kid ?? '').filter((k) => k !== '').slice(0, 64);
+    status.keyIds = keys
+      .map((k) => k.kid ?? '')
+      .filter((k) => k !== '')
+      .slice(0, 64);
     status.keyCount = keys.length;
   }
   if (isEnabled(server) && keyState?.fetchedAt && !server.spec.jwks.inline) {
@@ -112,7 +126,12 @@ function readyCondition(
   keys: Jwk[] | undefined,
   keysCond: DesiredCondition,
 ): DesiredCondition {
-  const notReady = (reason: string, message: string): DesiredCondition => ({ type: READY, status: 'False', reason, message });
+  const notReady = (reason: string, message: string): DesiredCondition => ({
+    type: READY,
+    status: 'False',
+    reason,
+    message,
+  });
   if (!isEnabled(server)) {
     return notReady(Reason.Disabled, 'spec.enabled is false: no sidecar accepts tokens from this server.');
   }
@@ -127,7 +146,10 @@ function readyCondition(
     if (keysCond.status === 'Unknown') {
       return { type: READY, status: 'Unknown', reason: Reason.Fetching, message: keysCond.message };
     }
-    return notReady(Reason.KeysUnavailable, `No signing key is available, so sidecars reject every token from this server: ${keysCond.message}`);
+    return notReady(
+      Reason.KeysUnavailable,
+      `No signing key is available, so sidecars reject every token from this server: ${keysCond.message}`,
+    );
   }
   const algorithms = server.spec.allowedAlgorithms ?? ['RS256'];
   if (!keys.some((k) => algorithms.some((a) => keyFitsAlgorithm(k, a)))) {
