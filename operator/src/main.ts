@@ -206,9 +206,11 @@ export async function startOperator(
       onFetched: (key, state, keysChanged) => {
         log
           .child({ controller: 'keys', key })
-          .info(
-            { keys: state.keys?.length ?? 0, error: state.lastError?.reason, keysChanged },
-            state.lastError ? 'key fetch failed' : 'keys fetched',
+          [state.lastError && state.failures > 0 ? 'warn' : 'info'](
+            { keys: state.keys?.length ?? 0, error: state.lastError?.message, keysChanged },
+            state.lastError && state.failures > 0
+              ? 'key fetch failed; keeping the last good keys'
+              : 'keys fetched',
           );
         enqueue(AUTHORIZATION_SERVER_CONTROLLER, key);
         if (keysChanged || !state.keys) distributor.invalidate();
