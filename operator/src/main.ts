@@ -204,14 +204,11 @@ export async function startOperator(
       minRefreshIntervalMs: options.keyRefreshMinIntervalMs,
       onResult: (result) => metrics.jwksFetches.inc({ result }),
       onFetched: (key, state, keysChanged) => {
-        log
-          .child({ controller: 'keys', key })
-          [state.lastError && state.failures > 0 ? 'warn' : 'info'](
-            { keys: state.keys?.length ?? 0, error: state.lastError?.message, keysChanged },
-            state.lastError && state.failures > 0
-              ? 'key fetch failed; keeping the last good keys'
-              : 'keys fetched',
-          );
+        const failed = state.lastError !== undefined && state.failures > 0;
+        const keysLog = log.child({ controller: 'keys', key });
+        const details = { keys: state.keys?.length ?? 0, error: state.lastError?.message, keysChanged };
+        if (failed) keysLog.warn(details, 'key fetch failed; keeping the last good keys');
+        else keysLog.info(details, 'keys fetched');
         enqueue(AUTHORIZATION_SERVER_CONTROLLER, key);
         if (keysChanged || !state.keys) distributor.invalidate();
         if (leading && keysChanged && state.keys && state.fetchedAt) {
