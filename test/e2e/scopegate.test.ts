@@ -17,6 +17,7 @@ import {
   APP_POD_IP,
   CALLERS,
   scope,
+  SIDECAR_IMAGE,
   STANDARD_CALLS,
   TENANT,
 } from '../support/scenario-resources.js';
@@ -79,10 +80,11 @@ describe('scopegate end to end', () => {
     const pod = JSON.parse(
       (await s.kubectl(['get', 'pod', APP_POD, '-n', APP_NAMESPACE, '-o', 'json'])).stdout,
     ) as {
-      spec: { containers: { name: string }[] };
+      spec: { containers: { name: string; image: string }[] };
       status: { podIP: string; conditions: { type: string; status: string }[] };
     };
     expect(pod.spec.containers.map((c) => c.name)).toEqual(['app', SIDECAR_CONTAINER]);
+    expect(pod.spec.containers[1]!.image).toBe(SIDECAR_IMAGE);
     expect(pod.status.podIP).toBe(APP_POD_IP);
     expect(pod.status.conditions.find((c) => c.type === 'Ready')?.status).toBe('True');
     expect((await httpRequest(`${s.sidecarAdminUrl}/readyz`)).status).toBe(200);

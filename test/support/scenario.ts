@@ -172,7 +172,7 @@ export async function startScenario(o: ScenarioOptions): Promise<Scenario> {
       stops.push(() => vendorJwks[vendor].stop());
     }
     log(
-      `Okta, Entra ID (v1, v2) and PingFederate-shaped issuers with their JWKS at ${vendorJwks.okta.uri.replace(/:\d+.*/, '')}`,
+      'Okta-, Entra ID (v1.0, v2.0)- and PingFederate-shaped token issuers, each with an HTTPS JWKS endpoint',
     );
 
     // --- scopegate: the chart, then the operator as its Deployment would run it ------------------
