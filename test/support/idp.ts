@@ -83,18 +83,20 @@ async function loadProvider(): Promise<typeof import('oidc-provider').default> {
   }
 }
 
-/** In-memory storage (what oidc-provider's own dev adapter does, without its warning). */
+/** In-memory storage, one per identity provider (oidc-provider's own dev adapter, without its warning). */
 class MemoryAdapter implements Adapter {
-  private static readonly store = new Map<string, AdapterPayload>();
-  constructor(private readonly model: string) {}
+  constructor(
+    private readonly store: Map<string, AdapterPayload>,
+    private readonly model: string,
+  ) {}
   private key(id: string) {
     return `${this.model}:${id}`;
   }
   async upsert(id: string, payload: AdapterPayload) {
-    MemoryAdapter.store.set(this.key(id), payload);
+    this.store.set(this.key(id), payload);
   }
   async find(id: string) {
-    return MemoryAdapter.store.get(this.key(id));
+    return this.store.get(this.key(id));
   }
   async findByUserCode() {
     return undefined;
@@ -103,11 +105,11 @@ class MemoryAdapter implements Adapter {
     return undefined;
   }
   async consume(id: string) {
-    const payload = MemoryAdapter.store.get(this.key(id));
+    const payload = this.store.get(this.key(id));
     if (payload) payload.consumed = Math.floor(Date.now() / 1000);
   }
   async destroy(id: string) {
-    MemoryAdapter.store.delete(this.key(id));
+    this.store.delete(this.key(id));
   }
   async revokeByGrantId() {}
 }
@@ -119,6 +121,7 @@ async function newSigningKey(kid: string): Promise<JWK> {
 }
 
 function providerConfiguration(
+  store: Map<string, AdapterPayload>,
   clients: readonly IdpClient[],
   keys: JWK[],
   audience: string,
@@ -126,7 +129,7 @@ function providerConfiguration(
 ): Configuration {
   const allScopes = [...new Set(clients.flatMap((c) => c.scopes))];
   return {
-    adapter: MemoryAdapter,
+    adapter: (model: string) => new MemoryAdapter(store, model),
     clients: clients.map((c) => ({
       client_id: c.clientId,
       client_secret: c.clientSecret,
@@ -186,10 +189,11 @@ export async function startIdentityProvider(opts: IdentityProviderOptions): Prom
   const issuer = `https://${host}:${port}`;
 
   const Provider = await loadProvider();
+  const store = new Map<string, AdapterPayload>();
   let keys: JWK[] = [];
   let generation = 0;
   const install = () => {
-    const provider = new Provider(issuer, providerConfiguration(clients, keys, audience, ttl));
+    const provider = new Provider(issuer, providerConfiguration(store, clients, keys, audience, ttl));
     handler = provider.callback();
   };
   const addKey = async () => {
