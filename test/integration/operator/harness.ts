@@ -46,32 +46,9 @@ export async function kubeClient(kubeconfig = kubeconfigPath()): Promise<KubeCli
   return createKubeClient(kc);
 }
 
-/**
- * The checked-in CRDs, with two corrections the API server needs until the generator makes them
- * (no-ops once it does): `metadata` may not declare anything, and the JWK members `n` and `y` must
- * be quoted, or the API server's YAML 1.1 reader takes them for booleans.
- */
-export function loadableCrds(): string {
-  return fs
-    .readdirSync(path.join(REPO, 'crds'))
-    .filter((f) => f.endsWith('.yaml'))
-    .map((f) =>
-      fs
-        .readFileSync(path.join(REPO, 'crds', f), 'utf8')
-        .replace(
-          /( +)metadata:\n\1 {2}description: Standard object metadata\.\n\1 {2}type: object\n\1 {2}properties: \{\}\n/,
-          '$1metadata:\n$1  type: object\n',
-        )
-        .replace(/^( +)(n|y):$/gm, '$1"$2":'),
-    )
-    .map((doc) => (doc.startsWith('---') ? doc : `---\n${doc}`))
-    .join('\n');
-}
-
 export async function applyCrds(kubeconfig = kubeconfigPath()): Promise<void> {
-  const r = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], {
+  const r = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', path.join(REPO, 'crds')], {
     kubeconfig,
-    input: loadableCrds(),
   });
   if (r.code !== 0) throw new Error(`applying CRDs failed: ${r.stderr}`);
   await kubectl(
