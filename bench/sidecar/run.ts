@@ -24,7 +24,7 @@ import autocannon, { type Result } from 'autocannon';
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const DIST = join(REPO, 'dist');
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
-const WARMUP_S = 2;
+const WARMUP_S = Number(process.env.BENCH_WARMUP ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 /** Above the sidecar's token cache (10 000 entries, LRU): cycling them misses the cache every time. */
 const FRESH_TOKENS = 12_000;
@@ -36,6 +36,8 @@ interface Variant {
   url: string;
   pid: number;
   tokens?: string[];
+  /** The sidecar's admin URL, to read how many tokens were verified (token cache misses). */
+  adminUrl?: string;
 }
 
 interface Row {
@@ -48,6 +50,14 @@ interface Row {
   /** CPU time of the measured server per request, and of server + app together (µs). */
   cpuUs: number;
   cpuWithAppUs: number;
+  /** Signature verifications per request (sidecar only): 1 = every token verified, ~0 = cache hits. */
+  verificationsPerRequest?: number;
+}
+
+async function cacheMisses(adminUrl: string | undefined): Promise<number> {
+  if (adminUrl === undefined) return 0;
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
+  return Number(/^scopegate_sidecar_token_cache_misses_total (\S+)$/m.exec(text)?.[1] ?? 0);
 }
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux). */
@@ -158,12 +168,17 @@ function mintTokens(privatePem: string, count: number): string[] {
   return tokens;
 }
 
+/** Position in the token list, kept across the warm-up and the measured run so no token repeats early. */
+const cursors = new Map<Variant, { next: number }>();
+
 async function load(variant: Variant, duration: number): Promise<Result> {
   const tokens = variant.tokens;
   const base = { url: variant.url + PATH, connections: CONNECTIONS, pipelining: 1, duration };
   if (tokens === undefined) return autocannon(base);
   if (tokens.length === 1) return autocannon({ ...base, headers: { authorization: `Bearer ${tokens[0]}` } });
-  let next = 0;
+  let cursor = cursors.get(variant);
+  if (cursor === undefined) cursors.set(variant, (cursor = { next: 0 }));
+  const position = cursor;
   return autocannon({
     ...base,
     requests: [
@@ -172,7 +187,7 @@ async function load(variant: Variant, duration: number): Promise<Result> {
         path: PATH,
         setupRequest: (request) => ({
           ...request,
-          headers: { ...request.headers, authorization: `Bearer ${tokens[next++ % tokens.length]}` },
+          headers: { ...request.headers, authorization: `Bearer ${tokens[position.next++ % tokens.length]}` },
         }),
       },
     ],
@@ -185,15 +200,18 @@ async function measure(variant: Variant, appPid: number): Promise<Row> {
   const sampler = setInterval(() => {
     void rssMb(variant.pid).then((mb) => (maxRss = Math.max(maxRss, mb)));
   }, 250);
+  const missesBefore = await cacheMisses(variant.adminUrl);
   const [cpuBefore, appBefore] = await Promise.all([cpuSeconds(variant.pid), cpuSeconds(appPid)]);
   const result = await load(variant, DURATION_S);
   const [cpuAfter, appAfter] = await Promise.all([cpuSeconds(variant.pid), cpuSeconds(appPid)]);
+  const missesAfter = await cacheMisses(variant.adminUrl);
   clearInterval(sampler);
   maxRss = Math.max(maxRss, await rssMb(variant.pid));
   const total = Math.max(1, result.requests.total);
   const cpuUs = ((cpuAfter - cpuBefore) * 1e6) / total;
   const appUs = variant.pid === appPid ? 0 : ((appAfter - appBefore) * 1e6) / total;
   return {
+    ...(variant.adminUrl === undefined ? {} : { verificationsPerRequest: (missesAfter - missesBefore) / total }),
     cpuUs,
     cpuWithAppUs: cpuUs + appUs,
     label: variant.label,
@@ -210,11 +228,11 @@ function table(rows: Row[]): string {
   const bareRps = bare?.rps ?? 1;
   const bareCapacity = 1e6 / (bare?.cpuWithAppUs ?? 1);
   const lines = [
-    '| variant | req/s | vs bare | p50 ms | p99 ms | RSS under load | CPU µs/req (server) | CPU µs/req (server + app) | req/s per core, from CPU | vs bare, from CPU | non-2xx/errors |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| variant | req/s | vs bare | p50 ms | p99 ms | RSS under load | CPU µs/req (server) | CPU µs/req (server + app) | req/s per core, from CPU | vs bare, from CPU | verifications/req | non-2xx/errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((r) => {
       const capacity = 1e6 / r.cpuWithAppUs;
-      return `| ${r.label} | ${Math.round(r.rps)} | ${(r.rps / bareRps).toFixed(2)}× | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.rssMb.toFixed(0)} MB | ${r.cpuUs.toFixed(0)} | ${r.cpuWithAppUs.toFixed(0)} | ${Math.round(capacity)} | ${(capacity / bareCapacity).toFixed(2)}× | ${r.errors} |`;
+      return `| ${r.label} | ${Math.round(r.rps)} | ${(r.rps / bareRps).toFixed(2)}× | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.rssMb.toFixed(0)} MB | ${r.cpuUs.toFixed(0)} | ${r.cpuWithAppUs.toFixed(0)} | ${Math.round(capacity)} | ${(capacity / bareCapacity).toFixed(2)}× | ${r.verificationsPerRequest === undefined ? '—' : r.verificationsPerRequest.toFixed(2)} | ${r.errors} |`;
     }),
   ];
   return lines.join('\n');
@@ -318,6 +336,7 @@ spec:
         label: 'sidecar, reused token',
         url: `http://127.0.0.1:${sidecarPort}`,
         pid: serverPid(sidecar),
+        adminUrl: `http://127.0.0.1:${adminPort}`,
         tokens: [tokens[0] as string],
       },
       {
@@ -325,6 +344,7 @@ spec:
         label: 'sidecar, fresh RS256 token per request',
         url: `http://127.0.0.1:${sidecarPort}`,
         pid: serverPid(sidecar),
+        adminUrl: `http://127.0.0.1:${adminPort}`,
         tokens,
       },
     ];

@@ -97,7 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'proxy' }) as FastifyBaseLogger,
     // Per-request log lines would double the audit stream; the audit record is the request log.
-    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    logController: new LogController({ disableRequestLogging: true }),
     // request.log is the proxy logger itself: a pino child per request costs more than it tells,
     // and the few per-request log lines carry the requestId explicitly.
     childLoggerFactory: (logger) => logger,
