@@ -7,6 +7,9 @@ import type { SidecarClient } from '../../../operator/src/push/sidecar-client.js
 import type { SidecarEndpoint } from '../../../operator/src/push/sidecar-pods.js';
 import { RSA_KEY, role, server, TENANT } from './builders.js';
 
+// Generous: these wait on real promises, and CI shares two cores with other suites.
+const eventually = <T>(check: () => T | Promise<T>) => vi.waitFor(check, { timeout: 10_000, interval: 10 });
+
 /** In-memory sidecars with the real acceptance rule: only a newer revision is applied. */
 class FakeSidecars implements SidecarClient {
   running = new Map<string, { revision: number; digest: string; config: SidecarConfig }>();
@@ -97,7 +100,7 @@ describe('Distributor', () => {
     const pods = [pod(1), pod(2), pod(3)];
     const t = setup(pods);
     t.distributor.start();
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(
         allRun(
           t.sidecars,
@@ -119,10 +122,10 @@ describe('Distributor', () => {
     const pods = [pod(1), pod(2)];
     const t = setup(pods);
     t.distributor.start();
-    await vi.waitFor(() => expect(t.distributor.roleSidecars('team-a', 'reader').current).toBe(2));
+    await eventually(() => expect(t.distributor.roleSidecars('team-a', 'reader').current).toBe(2));
     t.state.resources.get('team-a')!.roles.push(role('writer'));
     t.distributor.invalidate();
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(
         allRun(
           t.sidecars,
@@ -131,7 +134,7 @@ describe('Distributor', () => {
         ),
       ).toBe(true),
     );
-    await vi.waitFor(() => expect(t.propagation.length).toBeGreaterThanOrEqual(2));
+    await eventually(() => expect(t.propagation.length).toBeGreaterThanOrEqual(2));
     expect(t.sidecars.running.get(pods[0]!.adminUrl)!.revision).toBe(102);
     await t.distributor.stop();
   });
@@ -140,12 +143,12 @@ describe('Distributor', () => {
     const pods = [pod(1)];
     const first = setup(pods);
     first.distributor.start();
-    await vi.waitFor(() => expect(first.distributor.roleSidecars('team-a', 'reader').current).toBe(1));
+    await eventually(() => expect(first.distributor.roleSidecars('team-a', 'reader').current).toBe(1));
     await first.distributor.stop();
     const second = setup(pods);
     second.sidecars.running = first.sidecars.running;
     second.distributor.start();
-    await vi.waitFor(() => expect(second.distributor.roleSidecars('team-a', 'reader').current).toBe(1));
+    await eventually(() => expect(second.distributor.roleSidecars('team-a', 'reader').current).toBe(1));
     expect(second.sidecars.pushes).toBe(0);
     expect(second.sign).not.toHaveBeenCalled();
     await second.distributor.stop();
@@ -158,11 +161,11 @@ describe('Distributor', () => {
       .get('team-a')!
       .roles.push(role('b-only', { workloadSelector: { matchLabels: { tier: 'b' } } }));
     t.distributor.start();
-    await vi.waitFor(() => expect(t.distributor.snapshot().every((s) => s.digest !== undefined)).toBe(true));
+    await eventually(() => expect(t.distributor.snapshot().every((s) => s.digest !== undefined)).toBe(true));
     // pod 2 moves to pod 1's group, whose bundle may be older than what pod 2 runs
     t.state.pods = [pod(1, { tier: 'a' }), { ...pod(2, { tier: 'a' }) }];
     t.distributor.invalidate();
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(allRun(t.sidecars, [pods[1]!.adminUrl], (c) => c.roles.length === 1)).toBe(true),
     );
     await t.distributor.stop();
@@ -174,7 +177,7 @@ describe('Distributor', () => {
     const foreign = { ...JSON.parse('{}'), revision: 5000 };
     t.sidecars.running.set(pods[0]!.adminUrl, { revision: 5000, digest: 'other', config: foreign });
     t.distributor.start();
-    await vi.waitFor(() =>
+    await eventually(() =>
       expect(allRun(t.sidecars, [pods[0]!.adminUrl], (c) => c.roles?.length === 1)).toBe(true),
     );
     expect(t.sidecars.running.get(pods[0]!.adminUrl)!.revision).toBeGreaterThan(5000);
@@ -186,9 +189,9 @@ describe('Distributor', () => {
     const t = setup(pods);
     t.sidecars.down.add(pods[0]!.adminUrl);
     t.distributor.start();
-    await vi.waitFor(() => expect(t.sidecars.probes).toBeGreaterThanOrEqual(3));
+    await eventually(() => expect(t.sidecars.probes).toBeGreaterThanOrEqual(3));
     t.sidecars.down.clear();
-    await vi.waitFor(() => expect(t.distributor.roleSidecars('team-a', 'reader').current).toBe(1));
+    await eventually(() => expect(t.distributor.roleSidecars('team-a', 'reader').current).toBe(1));
     await t.distributor.stop();
   });
 
@@ -196,11 +199,11 @@ describe('Distributor', () => {
     const pods = [pod(1)];
     const t = setup(pods);
     t.distributor.start();
-    await vi.waitFor(() => expect(t.distributor.roleSidecars('team-a', 'reader').current).toBe(1));
+    await eventually(() => expect(t.distributor.roleSidecars('team-a', 'reader').current).toBe(1));
     t.sidecars.running.clear(); // it lost its config
     t.state.pods = [{ ...pod(1), incarnation: '10.0.0.1/1' }];
     t.distributor.invalidate();
-    await vi.waitFor(() => expect(t.sidecars.running.size).toBe(1));
+    await eventually(() => expect(t.sidecars.running.size).toBe(1));
     await t.distributor.stop();
   });
 });

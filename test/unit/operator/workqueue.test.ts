@@ -3,6 +3,9 @@ import { backoffDelay } from '../../../operator/src/kube/backoff.js';
 import type { Timers } from '../../../operator/src/kube/timers.js';
 import { WorkQueue } from '../../../operator/src/kube/workqueue.js';
 
+// Generous: these wait on real promises, and CI shares two cores with other suites.
+const eventually = <T>(check: () => T | Promise<T>) => vi.waitFor(check, { timeout: 10_000, interval: 10 });
+
 const fakeTimers: Timers = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -76,7 +79,7 @@ describe('WorkQueue', () => {
     expect(q.inFlight).toBe(1);
     expect(q.depth).toBe(0);
     gates[0]!.resolve();
-    await vi.waitFor(() => expect(gates).toHaveLength(2));
+    await eventually(() => expect(gates).toHaveLength(2));
     gates[1]!.resolve();
     await q.whenIdle();
     expect(maxConcurrent).toBe(1);
@@ -99,7 +102,7 @@ describe('WorkQueue', () => {
     expect(q.inFlight).toBe(2);
     expect(q.depth).toBe(1);
     gates.forEach((g) => g.resolve());
-    await vi.waitFor(() => expect(gates).toHaveLength(3));
+    await eventually(() => expect(gates).toHaveLength(3));
     gates[2]!.resolve();
     await q.whenIdle();
   });
