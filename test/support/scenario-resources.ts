@@ -9,6 +9,8 @@ export const TENANT = { cloud: 'acme', orgId: '1234567', cloudDomain: 'acme' } a
 export const OTHER_ORG_ID = '7654321';
 
 export const APP_NAMESPACE = 'shop';
+/** Another team's namespace: its ApiRoles must never open the shop's API. */
+export const OTHER_NAMESPACE = 'billing';
 export const OPERATOR_NAMESPACE = 'scopegate-system';
 /** The Helm release; its objects are named `scopegate` (the chart's full name). */
 export const RELEASE = 'scopegate';
@@ -53,6 +55,7 @@ export const IDP_CLIENTS = [
   },
   { clientId: 'monitoring-no-role', clientSecret: 'monitoring-no-role-secret', scopes: [] },
   { clientId: 'legacy-ghost-role', clientSecret: 'legacy-ghost-role-secret', scopes: [scope('ghost')] },
+  { clientId: 'billing-auditor', clientSecret: 'billing-auditor-secret', scopes: [scope('auditor')] },
 ];
 
 /**
@@ -99,6 +102,11 @@ export const CALLERS = {
     kind: 'idp',
     clientId: 'legacy-ghost-role',
     description: `oidc-provider client with ${scope('ghost')} (no such ApiRole)`,
+  },
+  'other-namespace': {
+    kind: 'idp',
+    clientId: 'billing-auditor',
+    description: `oidc-provider client with ${scope('auditor')}, an ApiRole of namespace ${OTHER_NAMESPACE} only`,
   },
   forged: {
     kind: 'forged',
@@ -194,6 +202,14 @@ export const STANDARD_CALLS: ExpectedCall[] = [
   { caller: 'other-org', method: 'GET', path: '/v1/items', status: 403, reason: 'scope_missing' },
   { caller: 'no-role', method: 'GET', path: '/v1/items', status: 403, reason: 'scope_missing' },
   { caller: 'ghost-role', method: 'GET', path: '/v1/items', status: 403, reason: 'role_unknown' },
+  {
+    caller: 'other-namespace',
+    method: 'GET',
+    path: '/v1/items',
+    status: 403,
+    reason: 'role_unknown',
+    note: `a role of namespace ${OTHER_NAMESPACE}`,
+  },
   { caller: 'forged', method: 'GET', path: '/v1/admin/settings', status: 401, reason: 'signature_invalid' },
   {
     caller: 'admin',
@@ -235,7 +251,7 @@ export const READER_CAN_POST: ExpectedCall = {
 const GROUP_VERSION = 'scopegate.io/v1alpha1';
 
 export function namespaces(): object[] {
-  return [APP_NAMESPACE].map((name) => ({
+  return [APP_NAMESPACE, OTHER_NAMESPACE].map((name) => ({
     apiVersion: 'v1',
     kind: 'Namespace',
     metadata: { name },
@@ -243,18 +259,24 @@ export function namespaces(): object[] {
 }
 
 export function apiRoles(o: { readerCanPost?: boolean } = {}): object[] {
-  const role = (name: string, description: string, permissions: object[]) => ({
+  const role = (namespace: string, name: string, description: string, permissions: object[]) => ({
     apiVersion: GROUP_VERSION,
     kind: 'ApiRole',
-    metadata: { name, namespace: APP_NAMESPACE },
+    metadata: { name, namespace },
     spec: { description, permissions },
   });
   return [
-    role('admin', 'Everything under /v1', [{ name: 'everything', paths: ['/v1/**'], access: 'Full' }]),
-    role('reader', 'Read items; never the admin settings', [
+    role(APP_NAMESPACE, 'admin', 'Everything under /v1', [
+      { name: 'everything', paths: ['/v1/**'], access: 'Full' },
+    ]),
+    role(APP_NAMESPACE, 'reader', 'Read items; never the admin settings', [
       { name: 'read-items', paths: ['/v1/items', '/v1/items/*'], access: 'ViewOnly' },
       ...(o.readerCanPost ? [{ name: 'create-items', paths: ['/v1/items'], methods: ['POST'] }] : []),
       { name: 'no-admin', paths: ['/v1/admin/**'], access: 'None' },
+    ]),
+    // Another team's role, with every permission: it applies to the pods of its own namespace only.
+    role(OTHER_NAMESPACE, 'auditor', "The billing team's role", [
+      { name: 'everything', paths: ['/**'], access: 'Full' },
     ]),
   ];
 }

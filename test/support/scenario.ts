@@ -52,6 +52,7 @@ import {
   IDP_CLIENTS,
   namespaces,
   OPERATOR_HOST,
+  OTHER_NAMESPACE,
   OPERATOR_NAMESPACE,
   OPERATOR_POD,
   RELEASE,
@@ -273,7 +274,9 @@ export async function startScenario(o: ScenarioOptions): Promise<Scenario> {
         VENDORS.map((v) => [v, { issuer: defaultIssuer(v), jwksUri: vendorJwks[v].uri, caPem: ca.caPem }]),
       ) as Record<ProviderKind, { issuer: string; jwksUri: string; caPem: string }>,
     };
-    log('applying 5 AuthorizationServers and 2 ApiRoles in namespace shop');
+    log(
+      `applying 5 AuthorizationServers and 2 ApiRoles in namespace ${APP_NAMESPACE}, 1 ApiRole in ${OTHER_NAMESPACE}`,
+    );
     await kc(['apply', '-f', '-'], asList([...authorizationServers(endpoints), ...apiRoles()]));
     for (const kind of ['authorizationservers', 'apiroles']) {
       await kc(['wait', '--for=condition=Ready', '--timeout=60s', '-n', APP_NAMESPACE, kind, '--all']);
@@ -375,7 +378,10 @@ export async function startScenario(o: ScenarioOptions): Promise<Scenario> {
       auditRecords: () => parseAuditRecords(pod.logs(SIDECAR_CONTAINER)),
       async grantReaderPost(timeoutMs = 30_000) {
         const started = Date.now();
-        await kc(['apply', '-f', '-'], asList(apiRoles({ readerCanPost: true }).slice(1)));
+        const reader = apiRoles({ readerCanPost: true }).filter(
+          (r) => (r as { metadata: { name: string } }).metadata.name === 'reader',
+        );
+        await kc(['apply', '-f', '-'], asList(reader));
         await until('the reader to be allowed to POST', timeoutMs, async () => {
           const r = await call({
             caller: 'reader',
