@@ -16,7 +16,7 @@ CLUSTER_CLI_JS := dist/test/support/cluster-cli.js
 CLUSTER_CLI := node $(CLUSTER_CLI_JS)
 
 .PHONY: help tools build gen check-gen lint typecheck test-unit test-integration test-e2e test \
-	cluster-up cluster-down clean
+	cluster-up cluster-down demo clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-18s %s\n", $$1, $$2 }'
@@ -61,6 +61,9 @@ cluster-down: $(CLUSTER_CLI_JS) ## Stop the control plane started by cluster-up
 # Built by the project-wide `npm run build`, only when missing or older than its sources.
 $(CLUSTER_CLI_JS): test/support/cluster-cli.ts test/support/control-plane.ts
 	npm run build
+
+demo: tools build ## Run the whole system locally with a real identity provider; Ctrl-C stops it
+	@node dist/test/demo/demo.js
 
 clean: ## Remove build output (keeps the tool cache)
 	rm -rf dist coverage
