@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
-export type RefreshAnswer = 'accepted' | 'rate-limited' | 'unknown' | 'known' | 'forwarded';
+export type RefreshAnswer = 'accepted' | 'scheduled' | 'rate-limited' | 'unknown' | 'known' | 'forwarded';
 
 export interface HttpServerDeps {
   registry: Registry;
@@ -38,6 +38,7 @@ const STATUS_OF: Record<RefreshAnswer, number> = {
   accepted: 202,
   forwarded: 202,
   known: 200,
+  scheduled: 202,
   'rate-limited': 429,
   unknown: 404,
 };

@@ -43,7 +43,8 @@ export interface KeyStoreOptions {
   onResult?: (result: 'success' | 'failure') => void;
 }
 
-export type RefreshAnswer = 'accepted' | 'rate-limited' | 'unknown';
+/** `scheduled`: fetched too recently to fetch now; the fetch runs as soon as the rate limit allows. */
+export type RefreshAnswer = 'accepted' | 'scheduled' | 'unknown';
 
 interface Entry {
   state: KeyState;
@@ -52,6 +53,8 @@ interface Entry {
   lastStartedAt: number;
   /** A refetch was asked for while one was in flight. */
   again: boolean;
+  /** When the pending timer fires, if one is pending. */
+  dueAt?: number;
 }
 
 const sameSource = (a: KeySource, b: KeySource) =>
@@ -123,15 +126,24 @@ export class KeyStore {
     return [...this.entries.keys()];
   }
 
-  /** A sidecar met an unknown kid: refetch now unless this server was fetched very recently. */
+  /**
+   * A sidecar met an unknown kid: refetch now, or, when this server was fetched very recently, as
+   * soon as the rate limit allows. Never dropped: a rotated key must reach sidecars in seconds.
+   */
   requestRefresh(key: string): RefreshAnswer {
     const entry = this.entries.get(key);
     if (!entry) return 'unknown';
     if (entry.inFlight) {
-      entry.again = this.timers.now() - entry.lastStartedAt >= this.options.minRefreshIntervalMs;
-      return entry.again ? 'accepted' : 'rate-limited';
+      // The fetch under way may predate the rotation: fetch once more after it.
+      entry.again = true;
+      return 'scheduled';
     }
-    if (this.timers.now() - entry.lastStartedAt < this.options.minRefreshIntervalMs) return 'rate-limited';
+    const wait = entry.lastStartedAt + this.options.minRefreshIntervalMs - this.timers.now();
+    if (wait > 0) {
+      if (entry.dueAt === undefined || entry.dueAt > this.timers.now() + wait)
+        this.schedule(key, entry, wait);
+      return 'scheduled';
+    }
     this.fetchNow(key, entry);
     return 'accepted';
   }
@@ -143,13 +155,16 @@ export class KeyStore {
 
   private schedule(key: string, entry: Entry, ms: number): void {
     this.timers.clearTimeout(entry.timer);
+    entry.dueAt = undefined;
     if (this.stopped) return;
+    entry.dueAt = this.timers.now() + ms;
     entry.timer = this.timers.setTimeout(() => this.fetchNow(key, entry), ms);
   }
 
   private fetchNow(key: string, entry: Entry): void {
     if (this.stopped) return;
     this.timers.clearTimeout(entry.timer);
+    entry.dueAt = undefined;
     if (entry.inFlight) {
       entry.again = true;
       return;
@@ -203,7 +218,8 @@ export class KeyStore {
             );
         if (entry.again) {
           entry.again = false;
-          this.fetchNow(key, entry);
+          const wait = entry.lastStartedAt + this.options.minRefreshIntervalMs - this.timers.now();
+          this.schedule(key, entry, Math.max(0, wait));
         } else {
           this.schedule(key, entry, next);
         }

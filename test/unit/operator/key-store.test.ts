@@ -73,16 +73,18 @@ describe('KeyStore', () => {
     expect(t.timers[0]!.at - 60_000).toBeLessThanOrEqual(1000); // first retry within the initial backoff
   });
 
-  it('rate-limits refresh requests per server', async () => {
+  it('rate-limits refresh requests per server, deferring rather than dropping them', async () => {
     const t = setup([
       { ok: true, keys: [RSA_KEY], dropped: [] },
       { ok: true, keys: [RSA_KEY, EC_KEY], dropped: [] },
     ]);
     t.store.track('ns/a', source);
     await t.settle();
-    expect(t.store.requestRefresh('ns/a')).toBe('rate-limited');
+    // Fetched just now: the refetch waits for the rate limit instead of being dropped.
+    expect(t.store.requestRefresh('ns/a')).toBe('scheduled');
+    expect(t.store.requestRefresh('ns/a')).toBe('scheduled');
+    expect(t.store.get('ns/a')!.keys).toEqual([RSA_KEY]);
     await t.advance(10_000);
-    expect(t.store.requestRefresh('ns/a')).toBe('accepted');
     await t.settle();
     expect(t.store.get('ns/a')!.keys).toEqual([RSA_KEY, EC_KEY]);
     expect(t.store.requestRefresh('ns/other')).toBe('unknown');
