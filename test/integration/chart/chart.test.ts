@@ -47,6 +47,16 @@ async function exists(kind: string, name: string, namespace?: string): Promise<b
 }
 
 beforeAll(async () => {
+  // The tier shares one API server: start from a cluster where no earlier file installed our CRDs
+  // (with another field manager), so the dry run and the install see what a first install sees.
+  await mustK([
+    'delete',
+    'crd',
+    'apiroles.scopegate.io',
+    'authorizationservers.scopegate.io',
+    '--ignore-not-found',
+    '--wait=true',
+  ]);
   for (const ns of [NS, ...APP_NAMESPACES]) {
     const created = await k(['create', 'namespace', ns]);
     if (created.code !== 0 && !created.stderr.includes('AlreadyExists')) throw new Error(created.stderr);
