@@ -16,7 +16,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type Result } from 'autocannon';
@@ -356,7 +356,8 @@ spec:
     // The app's RSS is only its own; for the proxies the app runs beside them on core 0.
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
     const markdown = [
-      `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sidecar\` on ${cpu}, Node ${process.version};`,
+      `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench:sidecar\` on ${cpu} (${cpus().length} cores, load average`,
+      `${loadavg()[0]?.toFixed(1)} at the end of the run, other work included), Node ${process.version};`,
       `${pinned ? 'servers pinned to core 0 and autocannon to core 1' : 'taskset unavailable: processes not pinned'};`,
       `${CONNECTIONS} connections, ${WARMUP_S} s warm-up then ${DURATION_S} s per variant, GET ${PATH} answered with a 48-byte JSON body.`,
       'The proxies and the app share core 0. The sidecar runs the real CLI (standalone, inline JWKS, audit to a file,',
