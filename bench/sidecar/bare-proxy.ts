@@ -46,4 +46,5 @@ app.all('*', (request, reply) =>
 );
 await app.listen({ host: '127.0.0.1', port: Number(portText) });
 console.log('ready');
-for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void app.close().then(() => process.exit(0)));
+for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  process.on(signal, () => void app.close().then(() => process.exit(0)));

@@ -211,7 +211,9 @@ async function measure(variant: Variant, appPid: number): Promise<Row> {
   const cpuUs = ((cpuAfter - cpuBefore) * 1e6) / total;
   const appUs = variant.pid === appPid ? 0 : ((appAfter - appBefore) * 1e6) / total;
   return {
-    ...(variant.adminUrl === undefined ? {} : { verificationsPerRequest: (missesAfter - missesBefore) / total }),
+    ...(variant.adminUrl === undefined
+      ? {}
+      : { verificationsPerRequest: (missesAfter - missesBefore) / total }),
     cpuUs,
     cpuWithAppUs: cpuUs + appUs,
     label: variant.label,
