@@ -10,6 +10,9 @@ SHELL := /bin/bash
 SCOPEGATE_CACHE ?= $(HOME)/.cache/scopegate
 export SCOPEGATE_CACHE
 export PATH := $(SCOPEGATE_CACHE)/bin:/usr/local/go/bin:$(PATH)
+# Helm 3, built by install.sh beside Helm 4, for the chart's Helm 3 compatibility tests.
+SCOPEGATE_HELM3 ?= $(SCOPEGATE_CACHE)/bin/helm3
+export SCOPEGATE_HELM3
 
 E2E_TESTS := $(shell find test/e2e -name '*.test.ts' 2>/dev/null)
 CLUSTER_CLI_JS := dist/test/support/cluster-cli.js
@@ -21,7 +24,7 @@ CLUSTER_CLI := node $(CLUSTER_CLI_JS)
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-18s %s\n", $$1, $$2 }'
 
-tools: ## Install kube-apiserver, etcd, kubectl, helm, promtool (cached) and node_modules
+tools: ## Install kube-apiserver, etcd, kubectl, helm 4 and 3, promtool (cached) and node_modules
 	@bash test/tools/install.sh
 
 build: ## Compile TypeScript into dist/

@@ -249,6 +249,31 @@ install_control_plane() {
   fi
 }
 
+# --- helm 3 (chart compatibility) --------------------------------------------------------------------
+
+HELM3_VERSION=3.19.0
+
+# The chart must work with Helm 3 as well as Helm 4; Helm 3 is built from its Go module (helm.sh has
+# no npm package) and kept beside Helm 4 as helm3.
+build_helm3() {
+  local out=$BIN/helm3 v
+  v=$(version_of "$out" version --short)
+  if [[ $v == "v$HELM3_VERSION"* ]]; then
+    report helm3 "$out" "cached ($v)"
+    return
+  fi
+  need_go helm3
+  local start=$SECONDS tmp
+  tmp=$(mktemp -d)
+  echo "building helm v$HELM3_VERSION ..." >&2
+  GOBIN=$tmp go install "${GO_BUILD_FLAGS[@]}" \
+    -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM3_VERSION" \
+    "helm.sh/helm/v3/cmd/helm@v$HELM3_VERSION" || die "building helm v$HELM3_VERSION failed"
+  mv -f "$tmp/helm" "$out"
+  rm -rf "$tmp"
+  report helm3 "$out" "built in $((SECONDS - start))s ($(version_of "$out" version --short))"
+}
+
 # --- prometheus + promtool ---------------------------------------------------------------------------
 
 install_prometheus() {
@@ -276,6 +301,7 @@ install_node_modules() {
 main() {
   install_kubectl_helm
   install_control_plane
+  build_helm3
   install_prometheus
   install_node_modules
 }

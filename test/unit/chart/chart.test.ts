@@ -591,8 +591,8 @@ describe('alert rules', () => {
 });
 
 /**
- * Helm 3 compatibility, when a Helm 3 binary is at hand (`SCOPEGATE_HELM3=/path/to/helm`; one builds
- * from the Go module: `go install helm.sh/helm/v3/cmd/helm@v3.19.0`). Same objects as Helm 4.
+ * Helm 3 compatibility: `make test` sets `SCOPEGATE_HELM3` to the Helm 3 that test/tools/install.sh
+ * builds from its Go module. Same objects as Helm 4.
  */
 describe.skipIf(!process.env.SCOPEGATE_HELM3)('Helm 3', () => {
   const helm3 = async (args: string[]) =>
