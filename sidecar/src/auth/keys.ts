@@ -3,14 +3,16 @@
  * choice of key for a token. Keys come only from the config: `jku`, `x5u`, `jwk` and `x5c` token
  * headers are never read, so a token can never bring its own key.
  */
-import { importJWK, type CryptoKey } from 'jose';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { importJWK } from 'jose';
 import type { Algorithm, Jwk } from '../../../crds/src/index.js';
 import type { SidecarAuthorizationServer } from '../config/contract.js';
 
 export interface VerificationKey {
   kid: string | undefined;
   alg: Algorithm;
-  key: CryptoKey;
+  /** For node:crypto.verify (see signature.ts); made from the public members of the JWK only. */
+  key: KeyObject;
 }
 
 export type KeySelection =
@@ -39,15 +41,25 @@ export async function importServerKeys(
     }
     for (const alg of algorithms) {
       try {
-        const key = await importJWK({ ...jwk, alg, ext: false }, alg, { extractable: false });
-        if (key instanceof Uint8Array) throw new TypeError('a symmetric key');
-        keys.push({ kid: jwk.kid, alg, key });
+        // jose's import stays the gate for which keys are usable with which algorithm.
+        const checked = await importJWK({ ...jwk, alg, ext: false }, alg, { extractable: false });
+        if (checked instanceof Uint8Array) throw new TypeError('a symmetric key');
+        keys.push({ kid: jwk.kid, alg, key: createPublicKey({ key: publicMembers(jwk), format: 'jwk' }) });
       } catch (error) {
         problems.push(`key ${jwk.kid ?? '(no kid)'} cannot be used with ${alg}: ${(error as Error).message}`);
       }
     }
   }
   return { keys, problems };
+}
+
+/** Only the members a public key is made of: never `d` or other private members, whatever the config holds. */
+function publicMembers(jwk: Jwk): JsonWebKey {
+  const members: JsonWebKey = { kty: jwk.kty };
+  for (const name of ['crv', 'n', 'e', 'x', 'y'] as const) {
+    if (jwk[name] !== undefined) members[name] = jwk[name];
+  }
+  return members;
 }
 
 function algorithmsFor(jwk: Jwk): Algorithm[] {

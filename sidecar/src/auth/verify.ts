@@ -1,13 +1,15 @@
 /**
  * Verifies an access token against one authorization server: algorithm allow-list, key choice,
- * signature, time claims with the server's skew, audience, then client ID and required claims.
- * jose errors are mapped to our reason codes; anything unexpected is a signature failure (fail closed).
+ * signature (node:crypto, signature.ts), registered claims with the server's skew and audience
+ * (registered-claims.ts, jose's jwtVerify rules), then client ID and required claims.
+ * Anything unexpected is a signature failure (fail closed).
  */
-import { errors, jwtVerify } from 'jose';
 import type { SidecarAuthorizationServer } from '../config/contract.js';
 import type { ReasonCode } from '../pipeline/reasons.js';
 import { failedRequiredClaim, readClientId } from './claims.js';
 import { quote, selectKey, type VerificationKey } from './keys.js';
+import { checkRegisteredClaims } from './registered-claims.js';
+import { verifySignature } from './signature.js';
 import type { UnverifiedToken } from './token-shape.js';
 
 export interface ServerVerifier {
@@ -32,13 +34,14 @@ export type VerifyResult =
   | { ok: false; stage: VerifyStage; reason: ReasonCode; detail: string; unknownKid?: string };
 
 const NEVER_ALLOWED = /^(none|HS\d+)$/i;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-export async function verifyAccessToken(
+export function verifyAccessToken(
   jwt: string,
   unverified: UnverifiedToken,
   verifier: ServerVerifier,
   now: Date,
-): Promise<VerifyResult> {
+): VerifyResult {
   const { server } = verifier;
   const alg = unverified.header['alg'] as string;
   if (NEVER_ALLOWED.test(alg) || !(server.allowedAlgorithms as string[]).includes(alg)) {
@@ -52,18 +55,38 @@ export async function verifyAccessToken(
   const selected = selectKey(verifier.keys, unverified.header['kid'] as string | undefined, alg);
   if (!selected.ok) return { ...selected, stage: 'signature' };
 
-  let claims: Record<string, unknown>;
-  try {
-    ({ payload: claims } = await jwtVerify(jwt, selected.key.key, {
-      algorithms: [selected.key.alg],
-      issuer: server.issuer,
-      ...(server.audiences.length > 0 ? { audience: server.audiences } : {}),
-      clockTolerance: server.clockSkewSeconds,
-      currentDate: now,
-      requiredClaims: ['exp'],
-    }));
-  } catch (error) {
-    return { ok: false, ...mapJoseError(error) };
+  // The signature covers exactly the first two parts as sent; the claims are read from those bytes.
+  if (!COMPACT_JWS.test(jwt)) {
+    return { ok: false, stage: 'signature', reason: 'token_malformed', detail: 'Invalid Compact JWS' };
+  }
+  const signatureAt = jwt.lastIndexOf('.');
+  const signature = verifySignature(
+    alg,
+    selected.key.key,
+    Buffer.from(jwt.slice(0, signatureAt), 'ascii'),
+    Buffer.from(jwt.slice(signatureAt + 1), 'base64url'),
+  );
+  if (!signature.ok) {
+    return { ok: false, stage: 'signature', reason: 'signature_invalid', detail: signature.detail };
+  }
+  const claims = decodePayload(jwt.slice(jwt.indexOf('.') + 1, signatureAt));
+  if (claims === undefined) {
+    return {
+      ok: false,
+      stage: 'signature',
+      reason: 'token_malformed',
+      detail: 'JWT Claims Set must be a top-level JSON object',
+    };
+  }
+  const checked = checkRegisteredClaims(claims, {
+    issuer: server.issuer,
+    audiences: server.audiences,
+    clockTolerance: server.clockSkewSeconds,
+    now,
+  });
+  if (!checked.ok) {
+    const stage = checked.reason === 'signature_invalid' ? 'signature' : 'claims';
+    return { ok: false, stage, reason: checked.reason, detail: checked.detail };
   }
 
   const iat = claims['iat'];
@@ -97,34 +120,19 @@ export async function verifyAccessToken(
     selected.key.kid === undefined
       ? { alg: selected.key.alg }
       : { kid: selected.key.kid, alg: selected.key.alg };
-  return { ok: true, token: { claims, clientId, expiresAt: claims['exp'] as number, key } };
+  return { ok: true, token: { claims, clientId, expiresAt: checked.expiresAt, key } };
 }
 
-export function mapJoseError(error: unknown): { stage: VerifyStage; reason: ReasonCode; detail: string } {
-  if (error instanceof errors.JWTExpired) {
-    return { stage: 'claims', reason: 'token_expired', detail: `the token expired (${error.claim})` };
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The verified payload as a JSON object, or undefined. */
+function decodePayload(part: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(utf8.decode(Buffer.from(part, 'base64url')));
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
   }
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    const detail = `claim ${error.claim}: ${error.message}`;
-    if (error.claim === 'aud') return { stage: 'claims', reason: 'audience_mismatch', detail };
-    if (error.reason === 'missing') return { stage: 'claims', reason: 'claim_missing', detail };
-    if (error.claim === 'nbf') return { stage: 'claims', reason: 'token_not_yet_valid', detail };
-    if (error.claim === 'iss') return { stage: 'claims', reason: 'issuer_unknown', detail };
-    return { stage: 'claims', reason: 'token_malformed', detail };
-  }
-  if (error instanceof errors.JOSEAlgNotAllowed) {
-    return { stage: 'signature', reason: 'algorithm_not_allowed', detail: error.message };
-  }
-  if (
-    error instanceof errors.JWSInvalid ||
-    error instanceof errors.JWTInvalid ||
-    error instanceof errors.JOSENotSupported
-  ) {
-    return { stage: 'signature', reason: 'token_malformed', detail: error.message };
-  }
-  const detail =
-    error instanceof errors.JWSSignatureVerificationFailed
-      ? 'the signature does not verify'
-      : 'the signature could not be checked';
-  return { stage: 'signature', reason: 'signature_invalid', detail };
 }

@@ -49,7 +49,7 @@ export async function verifyWithIssuer(
 
   let worst: { candidate: CompiledServer; result: Extract<VerifyResult, { ok: false }> } | undefined;
   for (const candidate of enabled) {
-    const result = await verifyAccessToken(jwt, token, candidate, now);
+    const result = verifyAccessToken(jwt, token, candidate, now);
     if (result.ok) {
       const { server } = candidate;
       const scopes = scopeValues(result.token.claims, server.scopeClaims);
