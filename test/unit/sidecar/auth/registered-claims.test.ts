@@ -105,7 +105,7 @@ describe('checkRegisteredClaims agrees with jose jwtVerify', () => {
             await jwtVerify(token, secret, {
               algorithms: ['HS256'],
               issuer: ISSUER,
-              ...(audiences.length > 0 ? { audience: audiences } : {}),
+              ...(audiences.length > 0 ? { audience: [...audiences] } : {}),
               clockTolerance,
               currentDate: NOW,
               requiredClaims: ['exp'],
