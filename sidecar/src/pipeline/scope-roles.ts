@@ -11,8 +11,8 @@ export type ScopeOutcome =
 /** Scope values of this tenant (exact cloud and org) whose role is defined here. */
 export function rolesFromScopes(compiled: CompiledConfig, identity: VerifiedIdentity): ScopeOutcome {
   const { tenant } = compiled.config;
-  const server = compiled.servers.find((s) => s.server.name === identity.server)?.server;
   if (identity.scopeClaim === undefined) {
+    const server = compiled.servers.find((s) => s.server.name === identity.server)?.server;
     const looked = server?.scopeClaims.join(', ') ?? 'the scope claims';
     return { ok: false, reason: 'scope_missing', detail: `the token has none of the scope claims ${looked}` };
   }
