@@ -36,6 +36,7 @@ import {
   type PodRuntimeContext,
   type ProbeTarget,
 } from './pod-runtime.js';
+import { signalGroup } from './process-group.js';
 
 export const REPO_ROOT = path
   .resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -276,14 +277,6 @@ class ContainerProcess {
     if (this.proc?.pid !== undefined) s.containerID = `fake://${this.proc.pid}`;
     if (this.lastTermination) s.lastState = { terminated: { ...this.lastTermination } };
     return s;
-  }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
   }
 }
 

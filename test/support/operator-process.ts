@@ -11,6 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from './fake-kubelet.js';
 import { httpRequest } from './http-client.js';
+import { killGroupNow, stopGroup } from './process-group.js';
 
 export const SCOPEGATE_CLI = path.join(REPO_ROOT, 'dist/operator/src/cli.js');
 
@@ -80,15 +81,7 @@ export async function startOperatorProcess(o: OperatorProcessOptions): Promise<O
     stdio: ['ignore', out, out],
   });
   fs.closeSync(out);
-  const killNow = () => {
-    if (child.pid !== undefined && child.exitCode === null) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  };
+  const killNow = () => killGroupNow(child);
   process.on('exit', killNow);
   const logs = () => (fs.existsSync(o.logFile) ? fs.readFileSync(o.logFile, 'utf8') : '');
 
@@ -96,18 +89,7 @@ export async function startOperatorProcess(o: OperatorProcessOptions): Promise<O
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        // gone
-      }
-      if ((await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)])) === false) {
-        killNow();
-        await exited;
-      }
-    }
+    await stopGroup(child, 10_000);
     process.off('exit', killNow);
   };
 

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { httpRequest } from './http-client.js';
+import { killGroupNow, stopGroup } from './process-group.js';
 
 export interface ScrapeTarget {
   job: string;
@@ -143,15 +144,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
 
   let child: ChildProcess | undefined;
   let url = '';
-  const killNow = () => {
-    if (child?.pid !== undefined && child.exitCode === null) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  };
+  const killNow = () => killGroupNow(child);
   process.on('exit', killNow);
 
   // A free port can be taken between probing and binding: try a few.
@@ -251,19 +244,7 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     async stop() {
       if (stopped) return;
       stopped = true;
-      const proc = child!;
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise((resolve) => proc.once('exit', resolve));
-        try {
-          process.kill(-proc.pid!, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-        if ((await Promise.race([exited.then(() => true), sleep(5000).then(() => false)])) === false) {
-          killNow();
-          await exited;
-        }
-      }
+      await stopGroup(child!, 5000);
       process.off('exit', killNow);
       fs.rmSync(dir, { recursive: true, force: true });
     },
